@@ -1,0 +1,1 @@
+//! salus-clinical (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-demo (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-engine (placeholder until its issue work lands).

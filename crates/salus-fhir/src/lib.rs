@@ -1,0 +1,1 @@
+//! salus-fhir (placeholder until its issue work lands).

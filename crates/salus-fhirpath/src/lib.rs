@@ -1,0 +1,1 @@
+//! salus-fhirpath (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-http (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-search (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-store (placeholder until its issue work lands).

@@ -1,0 +1,1 @@
+//! salus-validator (placeholder until its issue work lands).
