@@ -1,1 +1,144 @@
-//! salus-store (placeholder until its issue work lands).
+//! `salus-store` owns persistence: the schema and its migrations, every version of every
+//! resource, the index rows search reads, and the database transactions that make a commit
+//! all-or-nothing. It knows nothing of HTTP or users: the engine decides *what* to write, the
+//! store makes it durable and atomic.
+//!
+//! The shape: a [`Backend`] (SQLite today, PostgreSQL later) runs closures inside a database
+//! transaction on a blocking thread. Writers get a [`WriteTx`], readers a [`ReadTx`]. The
+//! [`Store`] facade moves that work off the async executor, so the engine's calls are plain
+//! `async fn`s and a slow disk never stalls request handling.
+
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("the stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database at {path}: {reason}")]
+    Open { path: String, reason: String },
+    /// The closure of a transaction returned its own error; the transaction was rolled back.
+    #[error("transaction aborted")]
+    Aborted,
+    #[error("the database task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// Operations available inside a read transaction (a consistent snapshot).
+pub trait ReadTx {
+    /// The current version of a resource (deleted or not), if it ever existed.
+    fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredVersion>, StoreError>;
+    fn version(&mut self, resource_type: &str, id: &str, version: u64)
+    -> Result<Option<StoredVersion>, StoreError>;
+    /// Versions newest first, as the `_history` interaction lists them.
+    fn history(&mut self, query: &HistoryQuery) -> Result<Vec<StoredVersion>, StoreError>;
+    fn history_count(&mut self, query: &HistoryQuery) -> Result<u64, StoreError>;
+}
+
+/// Operations available inside a write transaction; reads see the transaction's own writes.
+pub trait WriteTx: ReadTx {
+    /// Stores a new version and makes it current. The caller has checked preconditions and
+    /// chosen `version` = previous + 1 (or 1) within this same transaction.
+    fn put(&mut self, version: &NewVersion) -> Result<(), StoreError>;
+}
+
+/// A database backend: runs a closure inside one transaction, committing if it returns `Ok`
+/// and rolling back otherwise. Blocking: call through [`Store`].
+pub trait Backend: Send + Sync + 'static {
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Adapts a typed, fallible, run-once closure to the backend's object-safe callback: the
+/// closure's error aborts (rolls back) the transaction and is handed back unchanged. A macro
+/// rather than a generic function because `dyn ReadTx` and `dyn WriteTx` carry the callback's
+/// own lifetime, which a type parameter cannot name.
+macro_rules! drive {
+    ($backend:ident . $method:ident, $work:ident) => {{
+        let mut work = Some($work);
+        let mut result = None;
+        let outcome = $backend.$method(&mut |tx| {
+            let Some(work) = work.take() else {
+                return Err(StoreError::Corrupt("transaction closure ran twice".into()));
+            };
+            let r = work(tx);
+            let failed = r.is_err();
+            result = Some(r);
+            if failed { Err(StoreError::Aborted) } else { Ok(()) }
+        });
+        finish(outcome, result)
+    }};
+}
+
+/// The async face of a backend, shared by the engine's tasks.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    pub fn new(backend: impl Backend) -> Self {
+        Store { backend: Arc::new(backend) }
+    }
+
+    /// Runs `work` in a write transaction on a blocking thread. `work`'s own error `E` rolls
+    /// the transaction back and is returned as is.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+    {
+        let backend = self.backend.clone();
+        run_blocking(move || drive!(backend.write, work)).await
+    }
+
+    /// Runs `work` in a read transaction (one consistent snapshot) on a blocking thread.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn ReadTx) -> Result<T, E> + Send + 'static,
+    {
+        let backend = self.backend.clone();
+        run_blocking(move || drive!(backend.read, work)).await
+    }
+}
+
+
+fn finish<T, E: From<StoreError>>(
+    outcome: Result<(), StoreError>,
+    result: Option<Result<T, E>>,
+) -> Result<T, E> {
+    match (outcome, result) {
+        (Ok(()), Some(r)) => r,
+        (Err(StoreError::Aborted), Some(Err(e))) => Err(e),
+        // The closure succeeded but the commit failed: report the database's error.
+        (Err(e), _) => Err(e.into()),
+        (Ok(()), None) => Err(StoreError::Corrupt("transaction closure did not run".into()).into()),
+    }
+}
+
+async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Task(e.to_string()).into()),
+    }
+}

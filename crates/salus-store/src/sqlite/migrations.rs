@@ -1,0 +1,29 @@
+//! Schema migrations, applied in order at open. SQLite's `user_version` records how many have
+//! run; each runs in its own transaction, so a failed migration leaves the previous schema.
+
+use rusqlite::Connection;
+
+/// Append only: never edit a migration that has shipped.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_resources", include_str!("migrations/0001_resources.sql"))];
+
+pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
+    let applied: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let applied = usize::try_from(applied).map_err(|_| "negative schema version".to_string())?;
+    if applied > MIGRATIONS.len() {
+        return Err(format!(
+            "the database has schema version {applied}, newer than this Salus knows ({}); \
+             upgrade Salus or restore a backup",
+            MIGRATIONS.len()
+        ));
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql).map_err(|e| format!("migration {name}: {e}"))?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The embedded backend: one SQLite database file in the data directory, in WAL mode.
+//!
+//! SQLite allows one writer at a time, so writes share one connection behind a mutex and run as
+//! `BEGIN IMMEDIATE` transactions: a precondition checked inside a write transaction (If-Match,
+//! If-None-Exist) cannot be invalidated before the commit, which is what makes concurrent
+//! updates unable to lose a write. Readers use their own connections and see a consistent
+//! snapshot while writers proceed. `synchronous = FULL`: an acknowledged write survives a power
+//! cut, which the patient-data rule demands over the small speed gain of `NORMAL`.
+
+mod migrations;
+
+use crate::{Backend, HistoryQuery, HistoryScope, NewVersion, ReadTx, StoreError, StoredVersion, WriteTx};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Readers kept open for reuse; more are opened on demand under load and closed afterwards.
+const IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `salus.db` in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_error = |reason: String| StoreError::Open { path: dir.display().to_string(), reason };
+        std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        let path = dir.join("salus.db");
+        let mut writer = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
+        configure(&writer, false).map_err(|e| open_error(e.to_string()))?;
+        migrations::apply(&mut writer).map_err(|e| open_error(e.to_string()))?;
+        Ok(SqliteStore { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn take_reader(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.readers.lock().map_err(poisoned)?.pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open(&self.path).map_err(db)?;
+        configure(&conn, true).map_err(db)?;
+        Ok(conn)
+    }
+
+    fn return_reader(&self, conn: Connection) {
+        if let Ok(mut readers) = self.readers.lock() {
+            if readers.len() < IDLE_READERS {
+                readers.push(conn);
+            }
+        }
+    }
+}
+
+fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -64_000)?; // 64 MB of page cache per connection
+    if read_only {
+        conn.pragma_update(None, "query_only", "ON")?;
+    }
+    Ok(())
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
+    StoreError::Database("a database connection lock was poisoned by a panic".into())
+}
+
+impl Backend for SqliteStore {
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        work(&mut SqliteTx { conn: &tx })?; // dropping `tx` on error rolls back
+        tx.commit().map_err(db)
+    }
+
+    fn read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.take_reader()?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(db)?;
+            work(&mut SqliteTx { conn: &tx })?;
+            tx.commit().map_err(db)
+        })();
+        self.return_reader(conn);
+        result
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+const VERSION_COLUMNS: &str = "seq, type, id, version, last_updated, deleted, body";
+
+fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+    let version: i64 = row.get(3)?;
+    Ok(StoredVersion {
+        seq: row.get(0)?,
+        resource_type: row.get(1)?,
+        id: row.get(2)?,
+        version: u64::try_from(version).unwrap_or_default(),
+        last_updated_ms: row.get(4)?,
+        deleted: row.get::<_, i64>(5)? != 0,
+        body: row.get(6)?,
+    })
+}
+
+impl ReadTx for SqliteTx<'_> {
+    fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE type = ?1 AND id = ?2 AND current = 1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        stmt.query_row(params![resource_type, id], version_from_row).optional().map_err(db)
+    }
+
+    fn version(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE type = ?1 AND id = ?2 AND version = ?3");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
+        stmt.query_row(params![resource_type, id, version], version_from_row).optional().map_err(db)
+    }
+
+    fn history(&mut self, query: &HistoryQuery) -> Result<Vec<StoredVersion>, StoreError> {
+        let (filter, args) = history_filter(query, true);
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM resources r WHERE {filter} ORDER BY seq DESC LIMIT {}",
+            query.count
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), version_from_row)
+            .map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+
+    fn history_count(&mut self, query: &HistoryQuery) -> Result<u64, StoreError> {
+        let (filter, args) = history_filter(query, false);
+        let sql = format!("SELECT count(*) FROM resources r WHERE {filter}");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let n: i64 = stmt.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)).map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+}
+
+/// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
+/// not to the total.
+fn history_filter(query: &HistoryQuery, with_cursor: bool) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    match &query.scope {
+        HistoryScope::System => {}
+        HistoryScope::Type(t) => {
+            args.push(Value::Text(t.clone()));
+            clauses.push(format!("r.type = ?{}", args.len()));
+        }
+        HistoryScope::Instance { resource_type, id } => {
+            args.push(Value::Text(resource_type.clone()));
+            clauses.push(format!("r.type = ?{}", args.len()));
+            args.push(Value::Text(id.clone()));
+            clauses.push(format!("r.id = ?{}", args.len()));
+        }
+    }
+    if let Some(since) = query.since_ms {
+        args.push(Value::Integer(since));
+        clauses.push(format!("r.last_updated >= ?{}", args.len()));
+    }
+    if let Some(at) = query.at_ms {
+        // The version current at `at`: written at or before it, and not yet replaced then.
+        args.push(Value::Integer(at));
+        let n = args.len();
+        clauses.push(format!(
+            "r.last_updated <= ?{n} AND NOT EXISTS (SELECT 1 FROM resources n WHERE n.type = r.type \
+             AND n.id = r.id AND n.version > r.version AND n.last_updated <= ?{n})"
+        ));
+    }
+    if let (true, Some(before)) = (with_cursor, query.before_seq) {
+        args.push(Value::Integer(before));
+        clauses.push(format!("r.seq < ?{}", args.len()));
+    }
+    (clauses.join(" AND "), args)
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn put(&mut self, v: &NewVersion) -> Result<(), StoreError> {
+        let mut retire = self
+            .conn
+            .prepare_cached("UPDATE resources SET current = 0 WHERE type = ?1 AND id = ?2 AND current = 1")
+            .map_err(db)?;
+        retire.execute(params![v.resource_type, v.id]).map_err(db)?;
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO resources (type, id, version, patient_key, last_updated, deleted, current, sha256, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
+            )
+            .map_err(db)?;
+        let version = i64::try_from(v.version).map_err(|_| StoreError::Corrupt("version overflow".into()))?;
+        insert
+            .execute(params![
+                v.resource_type,
+                v.id,
+                version,
+                v.patient_key,
+                v.last_updated_ms,
+                v.deleted,
+                v.sha256.as_ref().map(|h| h.as_slice()),
+                v.body,
+            ])
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

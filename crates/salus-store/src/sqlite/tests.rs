@@ -1,0 +1,118 @@
+use super::*;
+use crate::Store;
+
+fn new_version(id: &str, version: u64, ms: i64, body: &str) -> NewVersion {
+    NewVersion {
+        resource_type: "Patient".into(),
+        id: id.into(),
+        version,
+        patient_key: Some(id.into()),
+        last_updated_ms: ms,
+        deleted: false,
+        body: Some(body.as_bytes().to_vec()),
+        sha256: None,
+    }
+}
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::new(SqliteStore::open(dir.path()).expect("open"));
+    (dir, store)
+}
+
+#[tokio::test]
+async fn a_put_version_becomes_current_and_older_versions_stay_readable() {
+    let (_dir, store) = temp_store();
+    store
+        .write(|tx| {
+            tx.put(&new_version("a", 1, 1000, "{\"v\":1}"))?;
+            tx.put(&new_version("a", 2, 2000, "{\"v\":2}"))
+        })
+        .await
+        .expect("write");
+    let (current, first) = store
+        .read(|tx| Ok::<_, StoreError>((tx.current("Patient", "a")?, tx.version("Patient", "a", 1)?)))
+        .await
+        .expect("read");
+    assert_eq!(current.expect("current").version, 2);
+    assert_eq!(first.expect("v1").body.as_deref(), Some(b"{\"v\":1}".as_slice()));
+}
+
+#[tokio::test]
+async fn an_aborted_transaction_leaves_nothing_behind() {
+    let (_dir, store) = temp_store();
+    let result: Result<(), StoreError> = store
+        .write(|tx| {
+            tx.put(&new_version("a", 1, 1000, "{}"))?;
+            Err(StoreError::Corrupt("caller refused".into()))
+        })
+        .await;
+    assert!(result.is_err());
+    let current = store.read(|tx| tx.current("Patient", "a")).await.expect("read");
+    assert!(current.is_none());
+}
+
+#[tokio::test]
+async fn history_lists_newest_first_and_pages_with_a_cursor() {
+    let (_dir, store) = temp_store();
+    store
+        .write(|tx| {
+            for v in 1..=5 {
+                tx.put(&new_version("a", v, 1000 * v as i64, "{}"))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .expect("write");
+    let query = |before_seq| HistoryQuery {
+        scope: HistoryScope::Instance { resource_type: "Patient".into(), id: "a".into() },
+        since_ms: None,
+        at_ms: None,
+        count: 2,
+        before_seq,
+    };
+    let first = store.read(move |tx| tx.history(&query(None))).await.expect("page 1");
+    assert_eq!(first.iter().map(|v| v.version).collect::<Vec<_>>(), vec![5, 4]);
+    let cursor = first.last().map(|v| v.seq);
+    let second = store.read(move |tx| tx.history(&query(cursor))).await.expect("page 2");
+    assert_eq!(second.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2]);
+}
+
+#[tokio::test]
+async fn history_at_returns_the_version_current_at_that_instant() {
+    let (_dir, store) = temp_store();
+    store
+        .write(|tx| {
+            tx.put(&new_version("a", 1, 1000, "{}"))?;
+            tx.put(&new_version("a", 2, 3000, "{}"))
+        })
+        .await
+        .expect("write");
+    let query = HistoryQuery {
+        scope: HistoryScope::System,
+        since_ms: None,
+        at_ms: Some(2000),
+        count: 10,
+        before_seq: None,
+    };
+    let found = store.read(move |tx| tx.history(&query)).await.expect("history");
+    assert_eq!(found.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1]);
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_rerun_migrations() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(SqliteStore::open(dir.path()).expect("first open"));
+    let again = SqliteStore::open(dir.path()).expect("second open");
+    let version: i64 = again
+        .writer
+        .lock()
+        .expect("lock")
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("user_version");
+    assert_eq!(usize::try_from(version).ok(), Some(migrations_len()));
+}
+
+fn migrations_len() -> usize {
+    1
+}
