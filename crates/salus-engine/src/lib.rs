@@ -1,1 +1,49 @@
-//! salus-engine (placeholder until its issue work lands).
+//! `salus-engine` owns what Salus *does* with FHIR data, independent of any channel: the one
+//! write path ([`Engine::commit`]), the one read path (read, vread, history, and search as it
+//! lands), and the decisions around them (validation, access, audit). HTTP, the CLI importer,
+//! HL7 v2 and the web app are translations into these calls; none of them reaches the store.
+//!
+//! Every call takes a [`Caller`] from the start, so access control and audit add policy here,
+//! never new signatures at the edges.
+
+mod caller;
+pub mod clock;
+mod commit;
+mod compartment;
+mod error;
+mod read;
+pub mod validation;
+
+pub use caller::{Caller, Principal};
+pub use commit::{Committed, Effect, Entry};
+pub use error::EngineError;
+pub use read::HistoryPage;
+pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};
+pub use validation::{MinimalValidator, ResourceValidator};
+
+use salus_store::Store;
+use std::sync::Arc;
+
+/// The engine: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    validator: Arc<dyn ResourceValidator>,
+}
+
+impl Engine {
+    pub fn new(store: Store, validator: Arc<dyn ResourceValidator>) -> Self {
+        Engine { store, validator }
+    }
+
+    /// Access decisions. Until users and SMART scopes exist (the identity issue), the only
+    /// caller is the system, which may do everything; the checks sit here so that policy
+    /// arrives without new signatures.
+    fn authorize_read(&self, _caller: &Caller) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn authorize_write(&self, _caller: &Caller) -> Result<(), EngineError> {
+        Ok(())
+    }
+}

@@ -14,6 +14,8 @@ pub struct StoredVersion {
     /// The resource JSON, with `meta.versionId` and `meta.lastUpdated` already set; `None` for
     /// a deletion.
     pub body: Option<Vec<u8>>,
+    /// SHA-256 of the content without server meta, to recognise an update that changes nothing.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// A version to store. The writer has already decided its number and content.

@@ -107,7 +107,7 @@ struct SqliteTx<'c> {
     conn: &'c Connection,
 }
 
-const VERSION_COLUMNS: &str = "seq, type, id, version, last_updated, deleted, body";
+const VERSION_COLUMNS: &str = "seq, type, id, version, last_updated, deleted, body, sha256";
 
 fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     let version: i64 = row.get(3)?;
@@ -119,6 +119,7 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
         last_updated_ms: row.get(4)?,
         deleted: row.get::<_, i64>(5)? != 0,
         body: row.get(6)?,
+        sha256: row.get::<_, Option<Vec<u8>>>(7)?.and_then(|h| h.try_into().ok()),
     })
 }
 

@@ -1,0 +1,370 @@
+//! The one write path. Every channel turns its request into [`Entry`]s and calls
+//! [`Engine::commit`]: each resource is validated before the database is touched, then all
+//! entries run in one database transaction, where preconditions are checked, ids and versions
+//! assigned, `meta` stamped and the versions stored. Any error rolls the whole commit back.
+
+use crate::{Caller, Engine, EngineError, clock, compartment};
+use salus_store::{NewVersion, StoredVersion, WriteTx};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// One change, as every channel expresses it.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// Create with a server-assigned id. `id` is only set by an internal translator that has
+    /// already chosen the id (a transaction bundle rewriting `urn:uuid:` references); any id
+    /// in the resource itself is ignored, as FHIR's create requires.
+    Create { resource: Value, id: Option<String>, if_none_exist: Option<String> },
+    /// Update, or create with the client's id when the resource does not exist yet.
+    Update { resource_type: String, id: String, resource: Value, if_match: Option<String> },
+    Delete { resource_type: String, id: String, if_match: Option<String> },
+    /// A JSON Patch document (RFC 6902) applied to the current version.
+    Patch { resource_type: String, id: String, patch: Value, if_match: Option<String> },
+}
+
+/// What a committed entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Created,
+    Updated,
+    /// The update carried the same content as the current version: no new version was made.
+    Unchanged,
+    Deleted,
+    /// The resource was already deleted: nothing changed.
+    AlreadyDeleted,
+}
+
+/// The result of one entry: the version now current.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub effect: Effect,
+    pub resource_type: String,
+    pub id: String,
+    pub version: u64,
+    pub last_updated_ms: i64,
+    /// The stored JSON (with `meta`), absent for deletions.
+    pub body: Option<Vec<u8>>,
+}
+
+/// An entry after the checks that need no database: validated, hashed, with its type.
+enum Prepared {
+    Write { resource_type: String, id: Option<String>, resource: Value, hash: [u8; 32], if_match: Option<String>, create_only: bool },
+    Delete { resource_type: String, id: String, if_match: Option<String> },
+    Patch { resource_type: String, id: String, patch: json_patch::Patch, if_match: Option<String> },
+}
+
+impl Engine {
+    /// Commits `entries` atomically, in order, on behalf of `caller`.
+    pub async fn commit(&self, caller: &Caller, entries: Vec<Entry>) -> Result<Vec<Committed>, EngineError> {
+        self.authorize_write(caller)?;
+        let prepared = entries.into_iter().map(|e| self.prepare(e)).collect::<Result<Vec<_>, _>>()?;
+        let engine = self.clone();
+        self.store
+            .write(move |tx| prepared.into_iter().map(|p| engine.apply(tx, p)).collect())
+            .await
+    }
+
+    fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
+        match entry {
+            Entry::Create { resource, id, if_none_exist } => {
+                if if_none_exist.is_some() {
+                    return Err(EngineError::NotSupported(
+                        "conditional create (If-None-Exist) needs search, which this build does not have yet".into(),
+                    ));
+                }
+                let resource_type = self.known_type(&resource)?;
+                let (resource, hash) = self.checked(resource)?;
+                Ok(Prepared::Write { resource_type, id, resource, hash, if_match: None, create_only: true })
+            }
+            Entry::Update { resource_type, id, resource, if_match } => {
+                let body_type = self.known_type(&resource)?;
+                if body_type != resource_type {
+                    return Err(EngineError::bad_request(
+                        format!("the body is a {body_type} but the URL names {resource_type}"),
+                        Some("resourceType"),
+                    ));
+                }
+                match salus_fhir::resource::id(&resource) {
+                    Some(body_id) if body_id == id => {}
+                    Some(body_id) => {
+                        return Err(EngineError::bad_request(
+                            format!("the body has id `{body_id}` but the URL names `{id}`: they must be the same"),
+                            Some(&format!("{resource_type}.id")),
+                        ));
+                    }
+                    None => {
+                        return Err(EngineError::bad_request(
+                            format!("an update must carry the id in the body: add \"id\": \"{id}\""),
+                            Some(&format!("{resource_type}.id")),
+                        ));
+                    }
+                }
+                if !salus_fhir::resource::is_valid_id(&id) {
+                    return Err(invalid_id(&resource_type, &id));
+                }
+                let (resource, hash) = self.checked(resource)?;
+                Ok(Prepared::Write { resource_type, id: Some(id), resource, hash, if_match, create_only: false })
+            }
+            Entry::Delete { resource_type, id, if_match } => {
+                self.known_type_name(&resource_type)?;
+                Ok(Prepared::Delete { resource_type, id, if_match })
+            }
+            Entry::Patch { resource_type, id, patch, if_match } => {
+                self.known_type_name(&resource_type)?;
+                let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
+                    EngineError::bad_request(format!("not a JSON Patch document (RFC 6902): {e}"), None)
+                })?;
+                Ok(Prepared::Patch { resource_type, id, patch, if_match })
+            }
+        }
+    }
+
+    /// Validates a resource to be stored and hashes its content (without server meta), so an
+    /// update that changes nothing can be recognised.
+    fn checked(&self, mut resource: Value) -> Result<(Value, [u8; 32]), EngineError> {
+        self.validator.validate(&resource)?;
+        strip_server_meta(&mut resource);
+        let bytes = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
+        Ok((resource, Sha256::digest(&bytes).into()))
+    }
+
+    fn apply(&self, tx: &mut dyn WriteTx, entry: Prepared) -> Result<Committed, EngineError> {
+        match entry {
+            Prepared::Write { resource_type, id, resource, hash, if_match, create_only } => {
+                let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let current = tx.current(&resource_type, &id)?;
+                if create_only && current.is_some() {
+                    return Err(EngineError::bad_request(
+                        format!("{resource_type}/{id} already exists"),
+                        Some(&format!("{resource_type}.id")),
+                    ));
+                }
+                check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
+                self.write_version(tx, resource_type, id, resource, hash, current.as_ref())
+            }
+            Prepared::Delete { resource_type, id, if_match } => {
+                let current = tx.current(&resource_type, &id)?;
+                check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
+                let Some(current) = current else {
+                    return Err(EngineError::NotFound { resource_type, id });
+                };
+                if current.deleted {
+                    return Ok(committed(Effect::AlreadyDeleted, &current));
+                }
+                let version = NewVersion {
+                    resource_type,
+                    id,
+                    version: current.version + 1,
+                    patient_key: None,
+                    last_updated_ms: next_timestamp(Some(&current)),
+                    deleted: true,
+                    body: None,
+                    sha256: None,
+                };
+                tx.put(&version)?;
+                Ok(from_new(Effect::Deleted, version))
+            }
+            Prepared::Patch { resource_type, id, patch, if_match } => {
+                let current = tx.current(&resource_type, &id)?;
+                check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
+                let current = live(&resource_type, &id, current)?;
+                let mut resource: Value = serde_json::from_slice(current.body.as_deref().unwrap_or_default())
+                    .map_err(|e| salus_store::StoreError::Corrupt(format!("{resource_type}/{id}: {e}")))?;
+                json_patch::patch(&mut resource, &patch).map_err(|e| {
+                    EngineError::bad_request(format!("the patch cannot be applied: {e}"), None)
+                })?;
+                if salus_fhir::resource::resource_type(&resource) != Some(resource_type.as_str())
+                    || salus_fhir::resource::id(&resource) != Some(id.as_str())
+                {
+                    return Err(EngineError::bad_request(
+                        "a patch may not change resourceType or id",
+                        Some(&format!("{resource_type}.id")),
+                    ));
+                }
+                let (resource, hash) = self.checked(resource)?;
+                self.write_version(tx, resource_type, id, resource, hash, Some(&current))
+            }
+        }
+    }
+
+    fn write_version(
+        &self,
+        tx: &mut dyn WriteTx,
+        resource_type: String,
+        id: String,
+        mut resource: Value,
+        hash: [u8; 32],
+        current: Option<&StoredVersion>,
+    ) -> Result<Committed, EngineError> {
+        if let Some(current) = current.filter(|c| !c.deleted) {
+            if current.sha256 == Some(hash) {
+                return Ok(committed(Effect::Unchanged, current));
+            }
+        }
+        let version = current.map_or(1, |c| c.version + 1);
+        let last_updated_ms = next_timestamp(current);
+        stamp_meta(&mut resource, &id, version, last_updated_ms);
+        let body = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
+        let new = NewVersion {
+            patient_key: compartment::patient_key(&resource_type, &id, &resource),
+            resource_type,
+            id,
+            version,
+            last_updated_ms,
+            deleted: false,
+            body: Some(body),
+            sha256: Some(hash),
+        };
+        tx.put(&new)?;
+        let effect = if current.is_some_and(|c| !c.deleted) { Effect::Updated } else { Effect::Created };
+        Ok(from_new(effect, new))
+    }
+
+    fn known_type(&self, resource: &Value) -> Result<String, EngineError> {
+        match salus_fhir::resource::resource_type(resource) {
+            Some(t) => self.known_type_name(t).map(|()| t.to_string()),
+            None => Err(EngineError::bad_request(
+                "the body is not a FHIR resource: it has no \"resourceType\"",
+                Some("resourceType"),
+            )),
+        }
+    }
+
+    pub(crate) fn known_type_name(&self, resource_type: &str) -> Result<(), EngineError> {
+        if salus_fhir::r4().is_resource_type(resource_type) {
+            Ok(())
+        } else {
+            Err(EngineError::UnknownResourceType(resource_type.to_string()))
+        }
+    }
+}
+
+fn invalid_id(resource_type: &str, id: &str) -> EngineError {
+    EngineError::bad_request(
+        format!("`{id}` is not a valid id: use 1 to 64 letters, digits, `-` or `.`"),
+        Some(&format!("{resource_type}.id")),
+    )
+}
+
+/// A resource that exists and is not deleted, or the error that says which it is not.
+pub(crate) fn live(resource_type: &str, id: &str, current: Option<StoredVersion>) -> Result<StoredVersion, EngineError> {
+    match current {
+        None => Err(EngineError::NotFound { resource_type: resource_type.into(), id: id.into() }),
+        Some(c) if c.deleted => {
+            Err(EngineError::Gone { resource_type: resource_type.into(), id: id.into(), version: c.version })
+        }
+        Some(c) => Ok(c),
+    }
+}
+
+fn check_if_match(
+    resource_type: &str,
+    id: &str,
+    if_match: Option<&str>,
+    current: Option<&StoredVersion>,
+) -> Result<(), EngineError> {
+    let Some(expected) = if_match else { return Ok(()) };
+    let actual = current.filter(|c| !c.deleted).map(|c| c.version.to_string());
+    if actual.as_deref() == Some(expected) {
+        return Ok(());
+    }
+    Err(EngineError::VersionConflict {
+        resource_type: resource_type.into(),
+        id: id.into(),
+        expected: expected.into(),
+        current: actual.unwrap_or_else(|| "none (it does not exist)".into()),
+    })
+}
+
+/// Now, but never earlier than the previous version: history order and `_since` stay true
+/// even if the system clock steps back.
+fn next_timestamp(previous: Option<&StoredVersion>) -> i64 {
+    let now = clock::now_ms();
+    previous.map_or(now, |p| now.max(p.last_updated_ms + 1))
+}
+
+/// Removes what the server owns in `meta` (`versionId`, `lastUpdated`); an emptied `meta` goes.
+fn strip_server_meta(resource: &mut Value) {
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.shift_remove("versionId");
+        meta.shift_remove("lastUpdated");
+        if meta.is_empty() {
+            if let Some(obj) = resource.as_object_mut() {
+                obj.shift_remove("meta");
+            }
+        }
+    }
+}
+
+/// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping the client's other meta
+/// (profiles, tags, security labels) and putting `id` and `meta` first, where readers look.
+fn stamp_meta(resource: &mut Value, id: &str, version: u64, last_updated_ms: i64) {
+    let Some(obj) = resource.as_object_mut() else { return };
+    let mut meta = match obj.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut stamped = Map::new();
+    stamped.insert("versionId".into(), Value::String(version.to_string()));
+    stamped.insert("lastUpdated".into(), Value::String(clock::format_instant(last_updated_ms)));
+    stamped.append(&mut meta);
+    obj.shift_remove("id");
+    let rest = std::mem::take(obj);
+    let resource_type = rest.get("resourceType").cloned();
+    if let Some(t) = resource_type {
+        obj.insert("resourceType".into(), t);
+    }
+    obj.insert("id".into(), Value::String(id.into()));
+    obj.insert("meta".into(), Value::Object(stamped));
+    for (k, v) in rest {
+        if k != "resourceType" {
+            obj.insert(k, v);
+        }
+    }
+}
+
+fn committed(effect: Effect, v: &StoredVersion) -> Committed {
+    Committed {
+        effect,
+        resource_type: v.resource_type.clone(),
+        id: v.id.clone(),
+        version: v.version,
+        last_updated_ms: v.last_updated_ms,
+        body: v.body.clone(),
+    }
+}
+
+fn from_new(effect: Effect, v: NewVersion) -> Committed {
+    Committed {
+        effect,
+        resource_type: v.resource_type,
+        id: v.id,
+        version: v.version,
+        last_updated_ms: v.last_updated_ms,
+        body: v.body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stamping_meta_puts_id_and_meta_first_and_keeps_client_tags() {
+        let mut r = json!({"gender": "female", "resourceType": "Patient", "meta": {"tag": [{"code": "x"}]}});
+        stamp_meta(&mut r, "p1", 2, 0);
+        let keys: Vec<&str> = r.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        assert_eq!(keys, ["resourceType", "id", "meta", "gender"]);
+        assert_eq!(r["meta"]["versionId"], "2");
+        assert_eq!(r["meta"]["lastUpdated"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(r["meta"]["tag"][0]["code"], "x");
+    }
+
+    #[test]
+    fn server_meta_is_stripped_before_hashing() {
+        let mut r = json!({"resourceType": "Patient", "meta": {"versionId": "7", "lastUpdated": "2020-01-01T00:00:00Z"}});
+        strip_server_meta(&mut r);
+        assert_eq!(r, json!({"resourceType": "Patient"}));
+    }
+}

@@ -1,0 +1,40 @@
+//! What can go wrong in an engine call, in terms a client can act on. The HTTP edge maps each
+//! variant to a status and an OperationOutcome.
+
+use salus_store::StoreError;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{resource_type}/{id} is not known")]
+    NotFound { resource_type: String, id: String },
+    #[error("version {version} of {resource_type}/{id} is not known")]
+    VersionNotFound { resource_type: String, id: String, version: String },
+    #[error("{resource_type}/{id} was deleted (version {version})")]
+    Gone { resource_type: String, id: String, version: u64 },
+    #[error("`{0}` is not a FHIR R4 resource type")]
+    UnknownResourceType(String),
+    /// The resource failed validation; the OperationOutcome lists each issue with its path.
+    #[error("the resource is not valid")]
+    Invalid(Value),
+    /// A request the engine cannot carry out as sent; `expression` names the element at fault.
+    #[error("{message}")]
+    BadRequest { message: String, expression: Option<String> },
+    /// `If-Match` named a version that is no longer current: nothing was changed.
+    #[error("{resource_type}/{id} is at version {current}, not {expected}: read it again and reapply the change")]
+    VersionConflict { resource_type: String, id: String, expected: String, current: String },
+    /// A conditional interaction matched more than one resource.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The operation exists in FHIR but this server does not offer it (yet).
+    #[error("{0}")]
+    NotSupported(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    pub fn bad_request(message: impl Into<String>, expression: Option<&str>) -> Self {
+        EngineError::BadRequest { message: message.into(), expression: expression.map(str::to_string) }
+    }
+}

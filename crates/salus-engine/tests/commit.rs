@@ -1,0 +1,158 @@
+//! The write path's guarantees, tested through the engine's public calls on a real SQLite file.
+
+use salus_engine::{Caller, Effect, Engine, EngineError, Entry, HistoryQuery, HistoryScope, MinimalValidator};
+use salus_store::{Store, sqlite::SqliteStore};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::new(SqliteStore::open(dir.path()).expect("open store"));
+    (dir, Engine::new(store, Arc::new(MinimalValidator)))
+}
+
+fn body(v: &salus_engine::StoredVersion) -> Value {
+    serde_json::from_slice(v.body.as_deref().expect("body")).expect("json")
+}
+
+async fn create(engine: &Engine, resource: Value) -> salus_engine::Committed {
+    let entry = Entry::Create { resource, id: None, if_none_exist: None };
+    engine.commit(&Caller::system(), vec![entry]).await.expect("create").remove(0)
+}
+
+fn update(id: &str, resource: Value, if_match: Option<&str>) -> Entry {
+    Entry::Update { resource_type: "Patient".into(), id: id.into(), resource, if_match: if_match.map(Into::into) }
+}
+
+#[tokio::test]
+async fn create_assigns_id_version_and_last_updated() {
+    let (_d, engine) = engine();
+    let created = create(&engine, json!({"resourceType": "Patient", "id": "ignored", "gender": "male"})).await;
+    assert_eq!(created.effect, Effect::Created);
+    assert_ne!(created.id, "ignored");
+    let read = engine.read(&Caller::system(), "Patient", &created.id).await.expect("read");
+    let resource = body(&read);
+    assert_eq!(resource["meta"]["versionId"], "1");
+    assert_eq!(resource["id"], created.id.as_str());
+    assert!(resource["meta"]["lastUpdated"].as_str().is_some_and(|s| s.ends_with('Z')));
+}
+
+#[tokio::test]
+async fn update_with_a_stale_if_match_changes_nothing() {
+    let (_d, engine) = engine();
+    let c = create(&engine, json!({"resourceType": "Patient", "gender": "male"})).await;
+    let id = c.id.clone();
+    let v2 = update(&id, json!({"resourceType": "Patient", "id": id, "gender": "female"}), Some("1"));
+    engine.commit(&Caller::system(), vec![v2]).await.expect("v2");
+    let stale = update(&id, json!({"resourceType": "Patient", "id": id, "gender": "other"}), Some("1"));
+    let err = engine.commit(&Caller::system(), vec![stale]).await.expect_err("stale");
+    assert!(matches!(err, EngineError::VersionConflict { .. }), "{err:?}");
+    let current = engine.read(&Caller::system(), "Patient", &id).await.expect("read");
+    assert_eq!((current.version, body(&current)["gender"].clone()), (2, json!("female")));
+}
+
+#[tokio::test]
+async fn concurrent_read_modify_write_with_if_match_loses_no_update() {
+    let (_d, engine) = engine();
+    let c = create(&engine, json!({"resourceType": "Patient", "multipleBirthInteger": 0})).await;
+    let writers = 8;
+    let increments_each = 5;
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let engine = engine.clone();
+        let id = c.id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while done < increments_each {
+                let current = engine.read(&Caller::system(), "Patient", &id).await.expect("read");
+                let mut r = body(&current);
+                let n = r["multipleBirthInteger"].as_i64().expect("counter");
+                r["multipleBirthInteger"] = json!(n + 1);
+                let entry = update(&id, r, Some(&current.version.to_string()));
+                match engine.commit(&Caller::system(), vec![entry]).await {
+                    Ok(_) => done += 1,
+                    Err(EngineError::VersionConflict { .. }) => {} // someone else won: retry
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let last = engine.read(&Caller::system(), "Patient", &c.id).await.expect("read");
+    assert_eq!(body(&last)["multipleBirthInteger"], json!(writers * increments_each));
+    assert_eq!(last.version, 1 + (writers * increments_each) as u64);
+}
+
+#[tokio::test]
+async fn a_failing_entry_rolls_back_the_entries_before_it() {
+    let (_d, engine) = engine();
+    let entries = vec![
+        update("kept-nowhere", json!({"resourceType": "Patient", "id": "kept-nowhere"}), None),
+        Entry::Delete { resource_type: "Patient".into(), id: "never-existed".into(), if_match: None },
+    ];
+    let err = engine.commit(&Caller::system(), entries).await.expect_err("second entry fails");
+    assert!(matches!(err, EngineError::NotFound { .. }));
+    let read = engine.read(&Caller::system(), "Patient", "kept-nowhere").await;
+    assert!(matches!(read, Err(EngineError::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_makes_no_new_version() {
+    let (_d, engine) = engine();
+    let r = json!({"resourceType": "Patient", "id": "same", "gender": "male"});
+    engine.commit(&Caller::system(), vec![update("same", r.clone(), None)]).await.expect("v1");
+    let again = engine.commit(&Caller::system(), vec![update("same", r, None)]).await.expect("again");
+    assert_eq!((again[0].effect, again[0].version), (Effect::Unchanged, 1));
+}
+
+#[tokio::test]
+async fn deleted_resources_are_gone_but_their_history_remains() {
+    let (_d, engine) = engine();
+    let c = create(&engine, json!({"resourceType": "Patient"})).await;
+    let delete = Entry::Delete { resource_type: "Patient".into(), id: c.id.clone(), if_match: None };
+    engine.commit(&Caller::system(), vec![delete]).await.expect("delete");
+    let read = engine.read(&Caller::system(), "Patient", &c.id).await;
+    assert!(matches!(read, Err(EngineError::Gone { version: 2, .. })));
+    assert!(engine.vread(&Caller::system(), "Patient", &c.id, "1").await.is_ok());
+    let query = HistoryQuery {
+        scope: HistoryScope::Instance { resource_type: "Patient".into(), id: c.id.clone() },
+        since_ms: None,
+        at_ms: None,
+        count: 10,
+        before_seq: None,
+    };
+    let page = engine.history(&Caller::system(), query).await.expect("history");
+    assert_eq!(page.versions.iter().map(|v| (v.version, v.deleted)).collect::<Vec<_>>(), [(2, true), (1, false)]);
+}
+
+#[tokio::test]
+async fn json_patch_applies_to_the_current_version() {
+    let (_d, engine) = engine();
+    let c = create(&engine, json!({"resourceType": "Patient", "gender": "male"})).await;
+    let patch = Entry::Patch {
+        resource_type: "Patient".into(),
+        id: c.id.clone(),
+        patch: json!([{"op": "replace", "path": "/gender", "value": "female"}]),
+        if_match: None,
+    };
+    let out = engine.commit(&Caller::system(), vec![patch]).await.expect("patch");
+    assert_eq!(out[0].version, 2);
+    let read = engine.read(&Caller::system(), "Patient", &c.id).await.expect("read");
+    assert_eq!(body(&read)["gender"], "female");
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_the_id_is_refused() {
+    let (_d, engine) = engine();
+    let c = create(&engine, json!({"resourceType": "Patient"})).await;
+    let patch = Entry::Patch {
+        resource_type: "Patient".into(),
+        id: c.id.clone(),
+        patch: json!([{"op": "replace", "path": "/id", "value": "other"}]),
+        if_match: None,
+    };
+    let err = engine.commit(&Caller::system(), vec![patch]).await.expect_err("refused");
+    assert!(matches!(err, EngineError::BadRequest { .. }));
+}
