@@ -122,7 +122,7 @@ impl Engine {
     /// Validates a resource to be stored and hashes its content (without server meta), so an
     /// update that changes nothing can be recognised.
     fn checked(&self, mut resource: Value) -> Result<(Value, [u8; 32]), EngineError> {
-        self.validator.validate(&resource)?;
+        self.require_valid(&resource)?;
         strip_server_meta(&mut resource);
         let bytes = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
         Ok((resource, Sha256::digest(&bytes).into()))

@@ -19,7 +19,7 @@ pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
 pub use read::HistoryPage;
 pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};
-pub use validation::{MinimalValidator, ResourceValidator};
+pub use validation::{MinimalValidator, ResourceValidator, ValidationReport};
 
 use salus_store::Store;
 use std::sync::Arc;
