@@ -65,7 +65,8 @@ where
 
 /// The code of a status CodeableConcept (`clinicalStatus`, `verificationStatus`).
 pub fn status_code(v: &Value, key: &str) -> Option<String> {
-    codings(v.get(key)).into_iter().next().map(|c| c.code)
+    // Status codings are often sent without their system; the code alone is unambiguous here.
+    v.get(key)?.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "code")).map(str::to_string)
 }
 
 pub fn date_at(v: &Value, key: &str) -> Option<Date> {
