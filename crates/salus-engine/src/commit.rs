@@ -196,11 +196,10 @@ impl Engine {
         hash: [u8; 32],
         current: Option<&StoredVersion>,
     ) -> Result<Committed, EngineError> {
-        if let Some(current) = current.filter(|c| !c.deleted) {
-            if current.sha256 == Some(hash) {
+        if let Some(current) = current.filter(|c| !c.deleted)
+            && current.sha256 == Some(hash) {
                 return Ok(committed(Effect::Unchanged, current));
             }
-        }
         let version = current.map_or(1, |c| c.version + 1);
         let last_updated_ms = next_timestamp(current);
         stamp_meta(&mut resource, &id, version, last_updated_ms);
@@ -288,11 +287,10 @@ fn strip_server_meta(resource: &mut Value) {
     if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
         meta.shift_remove("versionId");
         meta.shift_remove("lastUpdated");
-        if meta.is_empty() {
-            if let Some(obj) = resource.as_object_mut() {
+        if meta.is_empty()
+            && let Some(obj) = resource.as_object_mut() {
                 obj.shift_remove("meta");
             }
-        }
     }
 }
 

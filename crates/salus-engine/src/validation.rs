@@ -31,11 +31,10 @@ impl ResourceValidator for MinimalValidator {
         if !salus_fhir::r4().is_resource_type(resource_type) {
             return error_report("resourceType", &format!("`{resource_type}` is not a FHIR R4 resource type"));
         }
-        if let Some(id) = resource.get("id") {
-            if !id.as_str().is_some_and(salus_fhir::resource::is_valid_id) {
+        if let Some(id) = resource.get("id")
+            && !id.as_str().is_some_and(salus_fhir::resource::is_valid_id) {
                 return error_report(&format!("{resource_type}.id"), "id must be 1-64 letters, digits, `-` or `.`");
             }
-        }
         ValidationReport { valid: true, outcome: all_ok() }
     }
 }

@@ -49,11 +49,10 @@ impl SqliteStore {
     }
 
     fn return_reader(&self, conn: Connection) {
-        if let Ok(mut readers) = self.readers.lock() {
-            if readers.len() < IDLE_READERS {
+        if let Ok(mut readers) = self.readers.lock()
+            && readers.len() < IDLE_READERS {
                 readers.push(conn);
             }
-        }
     }
 }
 

@@ -1,0 +1,50 @@
+//! `GET /fhir/metadata`: the CapabilityStatement. It states what this build really does: each
+//! interaction listed here has a handler and a test; nothing is claimed ahead of its code.
+
+use serde_json::{Value, json};
+
+/// Interactions every resource type supports.
+const TYPE_INTERACTIONS: &[&str] =
+    &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"];
+
+pub fn statement(base_url: &str, started_at: &str) -> Value {
+    let defs = salus_fhir::r4();
+    let resources: Vec<Value> = defs
+        .resource_types()
+        .map(|t| {
+            json!({
+                "type": t,
+                "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
+                "interaction": TYPE_INTERACTIONS.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
+                "versioning": "versioned-update",
+                "readHistory": true,
+                "updateCreate": true,
+                "conditionalCreate": false,
+                "conditionalRead": "not-supported",
+                "conditionalUpdate": false,
+                "conditionalDelete": "not-supported",
+                "operation": [{
+                    "name": "validate",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+                }],
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": started_at,
+        "publisher": "Salus",
+        "kind": "instance",
+        "software": { "name": "Salus", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "Salus FHIR R4 server", "url": base_url },
+        "fhirVersion": defs.fhir_version,
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": [{ "code": "history-system" }],
+        }],
+    })
+}
