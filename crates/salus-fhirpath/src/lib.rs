@@ -1,1 +1,107 @@
-//! salus-fhirpath (placeholder until its issue work lands).
+//! `salus-fhirpath` owns Salus's FHIRPath engine (FHIRPath N1 with the FHIR R4 additions):
+//! the lexer and parser that compile an expression once into an [`Expression`], and the
+//! evaluator that runs it many times over resources kept as `serde_json::Value`, borrowing
+//! the JSON rather than copying it. Types come from a [`Model`] (the R4 definitions of
+//! `salus_fhir` through [`FhirModel`]), so choice elements (`Observation.value`), primitive
+//! `_element` companions, `is`/`as`/`ofType` and `type()` follow the specification. Decimals
+//! are exact (`rust_decimal`), dates and times keep their precision and offset, and
+//! quantities convert between UCUM units. Terminology (`memberOf`) goes through the
+//! [`Terminology`] hook. The search indexer, the validator's invariants and the clinical rules
+//! all evaluate through this crate; it does no I/O.
+//!
+//! ```
+//! use salus_fhirpath::{Context, Expression};
+//! let patient = serde_json::json!({"resourceType": "Patient", "name": [{"given": ["Ann"]}]});
+//! let expr = Expression::parse("Patient.name.given.first()").unwrap();
+//! let out = expr.evaluate(&patient, &Context::r4()).unwrap();
+//! assert_eq!(out[0].to_text().unwrap(), "Ann");
+//! ```
+
+mod ast;
+mod context;
+mod datetime;
+mod error;
+mod eval;
+mod functions;
+mod lexer;
+mod model;
+mod ops;
+mod parser;
+mod quantity;
+mod value;
+
+pub use context::{Context, R4ValueSets, Terminology, Tracer};
+pub use datetime::{Dt, Precision};
+pub use error::{EvalError, ParseError};
+pub use model::{ChildDef, ElementType, FhirModel, Kind, Model, TypeInfo};
+pub use quantity::Quantity;
+pub use value::{Collection, Node, Value};
+
+use eval::{Env, Frame};
+use serde_json::Value as Json;
+
+/// A compiled FHIRPath expression; parse once, evaluate many times (it is `Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Expression {
+    root: ast::Expr,
+    source: String,
+}
+
+impl Expression {
+    pub fn parse(source: &str) -> Result<Expression, ParseError> {
+        Ok(Expression { root: parser::parse(source)?, source: source.to_string() })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates against a resource (or any JSON value): it is `%context`, `%resource` and
+    /// `%rootResource` unless the context says otherwise.
+    pub fn evaluate<'a>(&self, resource: &'a Json, ctx: &Context<'a>) -> Result<Collection<'a>, EvalError> {
+        let node = Value::Node(Node::new(Some(resource), None, None, ctx.model));
+        self.evaluate_on(vec![node], ctx)
+    }
+
+    /// Evaluates with an explicit input collection (an element inside a resource, a value).
+    pub fn evaluate_on<'a>(&self, input: Collection<'a>, ctx: &Context<'a>) -> Result<Collection<'a>, EvalError> {
+        let resource = match &ctx.resource {
+            Some(r) => vec![r.clone()],
+            None => input.clone(),
+        };
+        let root_resource = match &ctx.root_resource {
+            Some(r) => vec![r.clone()],
+            None => resource.clone(),
+        };
+        let env = Env { ctx, model: ctx.model, context: input.clone(), resource, root_resource };
+        env.eval(&self.root, &input, Frame::default())
+    }
+
+    /// Evaluates to a boolean the way invariants and rules read a result: empty is `None`,
+    /// a single boolean is itself, anything else is an error.
+    pub fn evaluate_bool<'a>(&self, resource: &'a Json, ctx: &Context<'a>) -> Result<Option<bool>, EvalError> {
+        let out = self.evaluate(resource, ctx)?;
+        match out.as_slice() {
+            [] => Ok(None),
+            [v] => match v.system().as_ref() {
+                Value::Boolean(b) => Ok(Some(*b)),
+                other => Err(EvalError::new(0, format!("expected a Boolean result, got {}", other.qualified_type()))),
+            },
+            _ => Err(EvalError::new(0, format!("expected a single Boolean, got {} items", out.len()))),
+        }
+    }
+}
+
+/// Parses and evaluates in one call (tests, one-off use; prefer [`Expression::parse`]).
+pub fn evaluate<'a>(expression: &str, resource: &'a Json, ctx: &Context<'a>) -> Result<Collection<'a>, Error> {
+    Ok(Expression::parse(expression)?.evaluate(resource, ctx)?)
+}
+
+/// Either stage's error, for [`evaluate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}
