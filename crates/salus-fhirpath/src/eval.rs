@@ -2,7 +2,7 @@
 //! model's types (choice elements, primitive `_name` companions, contained resources), the
 //! boolean logic of FHIRPath's three-valued operators, and type tests.
 
-use crate::ast::{BinOp, Expr, ExprKind, Literal, TypeSpec};
+use crate::ast::{BinOp, Expr, ExprKind, Func, Literal, TypeSpec};
 use crate::context::Context;
 use crate::error::{EvalError, EvalResult};
 use crate::model::{ElementType, Kind, Model};
@@ -59,6 +59,9 @@ impl<'c, 'a> Env<'c, 'a> {
             ExprKind::Empty => Ok(Vec::new()),
             ExprKind::Identifier(name) => self.identifier(focus, name, e.pos),
             ExprKind::Member(target, name) => {
+                if self.ctx.strict {
+                    self.check_member(target, name, e.pos)?;
+                }
                 let input = self.eval(target, focus, f)?;
                 let mut out = Vec::new();
                 for item in &input {
@@ -67,6 +70,9 @@ impl<'c, 'a> Env<'c, 'a> {
                 Ok(out)
             }
             ExprKind::Call(target, func, args) => {
+                if self.ctx.strict {
+                    check_ordered(target.as_deref(), *func, e.pos)?;
+                }
                 let input = match target {
                     Some(t) => self.eval(t, focus, f)?,
                     None => match f.this {
@@ -463,6 +469,51 @@ impl<'c, 'a> Env<'c, 'a> {
             return Ok(false);
         }
         Ok(model.is_subtype(&actual, name))
+    }
+}
+
+/// Strict mode: order-dependent functions on the unordered output of `children()` and
+/// `descendants()` are errors.
+fn check_ordered(target: Option<&Expr>, func: Func, pos: usize) -> EvalResult<()> {
+    let ordered = matches!(func, Func::Skip | Func::Take | Func::First | Func::Last | Func::Tail);
+    if ordered
+        && let Some(Expr { kind: ExprKind::Call(_, Func::Children | Func::Descendants, _), .. }) = target
+    {
+        return Err(EvalError::new(pos, format!("{}() depends on order, which children()/descendants() do not define", func.name())));
+    }
+    Ok(())
+}
+
+impl<'a> Env<'_, 'a> {
+    /// The FHIR type an expression has whatever the data (`x as Period`, then its elements),
+    /// used by strict mode to reject names the type does not have.
+    fn static_type(&self, e: &Expr) -> Option<&'static str> {
+        let model = self.model?;
+        match &e.kind {
+            ExprKind::As(_, spec) => model.type_info(&spec.name).map(|t| t.name),
+            ExprKind::Call(_, Func::As | Func::OfType, args) => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Literal(Literal::String(s))) => {
+                    model.type_info(crate::parser::spec_from_text(s).name.as_str()).map(|t| t.name)
+                }
+                _ => None,
+            },
+            ExprKind::Member(target, name) => {
+                let def = model.child(self.static_type(target)?, name)?;
+                match def.types.as_slice() {
+                    [one] if !def.choice => Some(one.key),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn check_member(&self, target: &Expr, name: &str, pos: usize) -> EvalResult<()> {
+        let (Some(model), Some(key)) = (self.model, self.static_type(target)) else { return Ok(()) };
+        if model.child(key, name).is_none() {
+            return Err(EvalError::new(pos, format!("{key} has no element '{name}'")));
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ mod fhir;
 mod math;
 mod strings;
 
-use crate::ast::{BinOp, Expr, ExprKind, Func};
+use crate::ast::{Expr, ExprKind, Func};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{Env, Frame, collection_equal, union};
 use crate::ops;
@@ -201,14 +201,21 @@ pub(crate) fn call<'a>(
             Ok(out)
         }
         Func::Iif => {
+            // iif is not a lambda: $index and $total of an enclosing select/aggregate stay
             let item = env.singleton(&input, pos)?;
+            let inner = |i: usize, item: &Value<'a>| -> EvalResult<Collection<'a>> {
+                match args.get(i) {
+                    Some(e) => env.eval(e, std::slice::from_ref(item), Frame { this: Some(item), ..frame }),
+                    None => Ok(Vec::new()),
+                }
+            };
             let crit = match item {
-                Some(item) => c.lambda(0, item, 0, None)?,
+                Some(item) => inner(0, item)?,
                 None => env.eval(&args[0], &input, Frame { this: None, ..frame })?,
             };
             let branch = if env.to_bool(&crit, pos)? == Some(true) { 1 } else { 2 };
             match item {
-                Some(item) => c.lambda(branch, item, 0, None),
+                Some(item) => inner(branch, item),
                 None => match args.get(branch) {
                     Some(e) => env.eval(e, focus, frame),
                     None => Ok(Vec::new()),
@@ -350,10 +357,11 @@ fn sort<'a>(c: &Call<'_, '_, 'a>, input: Collection<'a>) -> EvalResult<Collectio
     let mut error = None;
     keyed.sort_by(|(a, _), (b, _)| {
         for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            // items without a key come first in either direction
             let o = match (x, y) {
                 (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Less,
-                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
                 (Some(x), Some(y)) => match ops::compare(x, y, c.pos) {
                     Ok(o) => o.unwrap_or(Ordering::Equal),
                     Err(e) => {
@@ -382,6 +390,3 @@ pub fn equal(a: &[Value], b: &[Value]) -> Option<bool> {
     }
     collection_equal(a, b)
 }
-
-#[allow(dead_code)]
-fn unused(_: BinOp) {}
