@@ -104,6 +104,8 @@ impl<'c, 'a> Env<'c, 'a> {
                 let Some(item) = self.singleton(&v, e.pos)? else { return Ok(Vec::new()) };
                 let negated = match item.system().as_ref() {
                     Value::Integer(i) => Value::Integer(-i),
+                    // -0.0 is 0.0
+                    Value::Decimal(d) if d.is_zero() => Value::Decimal(d.abs()),
                     Value::Decimal(d) => Value::Decimal(-d),
                     Value::Quantity(q) => {
                         Value::Quantity(Box::new(crate::quantity::Quantity { value: -q.value, unit: q.unit.clone() }))

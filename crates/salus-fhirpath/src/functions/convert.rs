@@ -126,19 +126,23 @@ fn convert<'a>(c: &Call<'_, '_, 'a>, func: Func, v: &Value<'a>) -> EvalResult<Op
     })
 }
 
-/// The boundary of a decimal written with `scale` decimals, to `digits` decimals.
+/// The boundary of a decimal written with `scale` decimals, to `digits` decimals: the value
+/// plus or minus half a unit of its last digit, cut to `digits` towards the value (truncated
+/// on the side nearer zero, rounded half away from zero on the far side). A zero result keeps
+/// the sign of the boundary (`(-0.0034).lowBoundary(1)` is `-0.0`).
 fn decimal_boundary(d: Decimal, digits: u32, high: bool) -> Option<Decimal> {
     let half = Decimal::new(5, d.scale() + 1);
-    if !high {
-        return decimal_boundary(-d, digits, true).map(|v| -v);
-    }
-    let b = d.checked_add(half)?;
-    let mut r = if b.is_sign_negative() {
+    let b = if high { d.checked_add(half)? } else { d.checked_sub(half)? };
+    let toward_zero = if high { b.is_sign_negative() } else { b.is_sign_positive() };
+    let mut r = if toward_zero {
         b.round_dp_with_strategy(digits, RoundingStrategy::ToZero)
     } else {
         b.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero)
     };
     r.rescale(digits);
+    if r.is_zero() {
+        r.set_sign_negative(b.is_sign_negative() && !b.is_zero());
+    }
     Some(r)
 }
 
