@@ -24,15 +24,17 @@ impl Terminology for R4ValueSets {
     }
 }
 
-/// A function called by `trace(name)`.
-pub type Tracer<'a> = dyn Fn(&str, &[Value<'a>]) + 'a;
+/// A function called by `trace(name)`. (Higher-ranked over the values' lifetime, which keeps
+/// `Context` covariant: one context built up front serves resources of any lifetime.)
+pub type Tracer = dyn Fn(&str, &[Value<'_>]) + Send + Sync;
 
 pub struct Context<'a> {
     pub(crate) model: Option<&'a dyn Model>,
     pub(crate) variables: HashMap<String, Collection<'a>>,
     pub(crate) terminology: Option<&'a dyn Terminology>,
-    pub(crate) tracer: Option<&'a Tracer<'a>>,
+    pub(crate) tracer: Option<&'a Tracer>,
     pub(crate) strict: bool,
+    pub(crate) lenient_as: bool,
     pub(crate) now: Option<Dt>,
     pub(crate) root_resource: Option<Value<'a>>,
     pub(crate) resource: Option<Value<'a>>,
@@ -46,6 +48,7 @@ impl Default for Context<'_> {
             terminology: None,
             tracer: None,
             strict: false,
+            lenient_as: false,
             now: None,
             root_resource: None,
             resource: None,
@@ -75,7 +78,7 @@ impl<'a> Context<'a> {
         self
     }
 
-    pub fn with_tracer(mut self, tracer: &'a Tracer<'a>) -> Self {
+    pub fn with_tracer(mut self, tracer: &'a Tracer) -> Self {
         self.tracer = Some(tracer);
         self
     }
@@ -85,6 +88,14 @@ impl<'a> Context<'a> {
     /// checks the specification makes at compile time.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// Lets `as(type)` filter a collection of several items like `ofType(type)` instead of
+    /// failing as the specification says. Some R4 core invariants need this (`dom-3` applies
+    /// `descendants().as(canonical)`), so the validator turns it on.
+    pub fn lenient_as(mut self, lenient: bool) -> Self {
+        self.lenient_as = lenient;
         self
     }
 

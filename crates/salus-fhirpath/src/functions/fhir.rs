@@ -25,8 +25,9 @@ pub(super) fn types<'a>(c: &Call<'_, '_, 'a>, func: Func, input: Collection<'a>)
         Some(crate::ast::ExprKind::Literal(crate::ast::Literal::String(s))) => spec_from_text(s),
         _ => return Err(c.err("expected a type name")),
     };
+    let filter = func == Func::OfType || (func == Func::As && c.env.ctx.lenient_as && input.len() > 1);
     match func {
-        Func::OfType => {
+        _ if filter => {
             let mut out = Vec::new();
             for v in input {
                 if c.env.is_type(&v, &spec, true, c.pos)? {
