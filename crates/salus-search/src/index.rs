@@ -1,0 +1,150 @@
+//! The indexer: every search parameter's expression compiled once, grouped by resource type,
+//! and evaluated on each write into [`IndexTerms`]. An expression the FHIRPath engine cannot
+//! compile is recorded (see [`Indexer::failures`]) and indexes nothing, rather than failing
+//! writes; an evaluation error on one resource skips that parameter for that resource.
+
+use crate::extract;
+use crate::path::{CompiledPath, PathEngine};
+use crate::registry::{ParamType, Registry, SearchParam};
+use crate::terms::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Parameters answered from the resources table itself, not from index rows.
+const COLUMN_PARAMS: &[&str] = &["_id", "_lastUpdated"];
+
+struct Compiled {
+    param: Arc<SearchParam>,
+    path: Arc<dyn CompiledPath>,
+    /// For composites: each component's expression.
+    components: Vec<(ParamType, Arc<dyn CompiledPath>)>,
+}
+
+pub struct Indexer {
+    registry: Arc<Registry>,
+    by_type: HashMap<String, Vec<Compiled>>,
+    failures: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexer").field("types", &self.by_type.len()).field("failures", &self.failures.len()).finish()
+    }
+}
+
+impl Indexer {
+    pub fn new(registry: Arc<Registry>, engine: &dyn PathEngine) -> Indexer {
+        let mut failures = Vec::new();
+        let mut cache: HashMap<String, Option<Arc<dyn CompiledPath>>> = HashMap::new();
+        let mut compile = |expr: &str, failures: &mut Vec<(String, String)>, url: &str| {
+            cache
+                .entry(expr.to_string())
+                .or_insert_with(|| match engine.compile(expr) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        failures.push((url.to_string(), e));
+                        None
+                    }
+                })
+                .clone()
+        };
+        let mut compiled: Vec<Compiled> = Vec::new();
+        for p in registry.all() {
+            if COLUMN_PARAMS.contains(&p.code.as_str()) || p.param_type == ParamType::Special {
+                continue;
+            }
+            let Some(expr) = p.index_expression() else { continue };
+            let Some(path) = compile(&expr, &mut failures, &p.url) else { continue };
+            let mut components = Vec::new();
+            for c in &p.components {
+                if let Some(cp) = compile(&c.expression, &mut failures, &p.url) {
+                    components.push((c.param_type, cp));
+                }
+            }
+            compiled.push(Compiled { param: p.clone(), path, components });
+        }
+        let mut by_type: HashMap<String, Vec<Compiled>> = HashMap::new();
+        for t in salus_fhir::r4().resource_types() {
+            let list = compiled
+                .iter()
+                .filter(|c| registry.applies(&c.param, t))
+                .map(|c| Compiled { param: c.param.clone(), path: c.path.clone(), components: c.components.clone() })
+                .collect();
+            by_type.insert(t.to_string(), list);
+        }
+        Indexer { registry, by_type, failures }
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Expressions that did not compile: (parameter url, error).
+    pub fn failures(&self) -> &[(String, String)] {
+        &self.failures
+    }
+
+    /// The index terms of a resource (of any type; an unknown type has none).
+    pub fn index(&self, resource: &Value) -> IndexTerms {
+        let mut terms = IndexTerms::default();
+        let Some(t) = salus_fhir::resource::resource_type(resource) else { return terms };
+        let Some(list) = self.by_type.get(t) else { return terms };
+        for c in list {
+            let Ok(items) = c.path.evaluate(resource) else { continue };
+            let code = c.param.code.as_str();
+            for item in &items {
+                match c.param.param_type {
+                    ParamType::String => extract::strings(code, item, &mut terms.strings),
+                    ParamType::Token => extract::tokens(code, item, &mut terms.tokens),
+                    ParamType::Date => extract::dates(code, item, &mut terms.dates),
+                    ParamType::Number => extract::numbers(code, item, &mut terms.numbers),
+                    ParamType::Quantity => extract::quantities(code, item, &mut terms.quantities),
+                    ParamType::Uri => extract::uris(code, item, &mut terms.uris),
+                    ParamType::Reference => extract::references(code, item, &mut terms.references, &mut terms.tokens),
+                    ParamType::Composite => composite(c, resource, item, &mut terms.composites),
+                    ParamType::Special => {}
+                }
+            }
+        }
+        terms.dedup();
+        terms
+    }
+}
+
+/// A composite value: the first component's tokens paired with each of the second's values,
+/// both evaluated on the same element (so `component.code` pairs with *its* `value`).
+fn composite<'a>(c: &Compiled, resource: &'a Value, item: &crate::path::Item<'a>, out: &mut Vec<CompositeTerm>) {
+    let [(ParamType::Token, first), (second_type, second)] = c.components.as_slice() else { return };
+    let code = c.param.code.as_str();
+    let mut firsts = Vec::new();
+    for i in first.evaluate_on(resource, item).unwrap_or_default() {
+        extract::tokens(code, &i, &mut firsts);
+    }
+    firsts.retain(|t| t.code.is_some());
+    if firsts.is_empty() {
+        return;
+    }
+    let mut seconds = Vec::new();
+    for i in second.evaluate_on(resource, item).unwrap_or_default() {
+        let mut t = IndexTerms::default();
+        match second_type {
+            ParamType::Token => extract::tokens(code, &i, &mut t.tokens),
+            ParamType::Quantity => extract::quantities(code, &i, &mut t.quantities),
+            ParamType::Date => extract::dates(code, &i, &mut t.dates),
+            ParamType::String => extract::strings(code, &i, &mut t.strings),
+            ParamType::Number => extract::numbers(code, &i, &mut t.numbers),
+            _ => {}
+        }
+        seconds.extend(t.tokens.into_iter().map(CompositeValue::Token));
+        seconds.extend(t.quantities.into_iter().map(CompositeValue::Quantity));
+        seconds.extend(t.dates.into_iter().map(CompositeValue::Date));
+        seconds.extend(t.strings.into_iter().map(CompositeValue::String));
+        seconds.extend(t.numbers.into_iter().map(CompositeValue::Number));
+    }
+    for f in &firsts {
+        for s in &seconds {
+            out.push(CompositeTerm { param: code.to_string(), first: f.clone(), second: s.clone() });
+        }
+    }
+}
