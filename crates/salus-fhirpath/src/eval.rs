@@ -219,6 +219,15 @@ impl<'c, 'a> Env<'c, 'a> {
     pub fn navigate(&self, item: &Value<'a>, name: &str, out: &mut Collection<'a>, pos: usize) -> EvalResult<()> {
         let node = match item {
             Value::Node(n) => n,
+            // System quantities expose their parts like FHIR Quantity does
+            Value::Quantity(q) => {
+                match name {
+                    "value" => out.push(Value::Decimal(q.value)),
+                    "unit" | "code" => out.push(Value::String(Cow::Owned(q.unit.clone()))),
+                    _ => {}
+                }
+                return Ok(());
+            }
             Value::Type { namespace, name: n } => {
                 match name {
                     "namespace" => out.push(Value::str(namespace)),

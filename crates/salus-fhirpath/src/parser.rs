@@ -9,17 +9,51 @@ use crate::lexer::{Tok, Token, tokenize};
 use crate::quantity::{CALENDAR_WORDS, Quantity};
 use crate::value::parse_decimal;
 
-/// Deep nesting guard: a hostile expression must not overflow the stack.
-const MAX_DEPTH: usize = 200;
+/// Nesting guard for the parser's recursion: a hostile expression must not overflow the stack.
+const MAX_DEPTH: usize = 64;
+/// Depth guard for the tree the evaluator recurses over (long `a + b + c ...` chains nest on
+/// the left without recursing in the parser). The deepest R4 definition expression is far
+/// below this.
+const MAX_TREE_DEPTH: usize = 160;
 
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     let tokens = tokenize(src)?;
     let mut p = Parser { tokens, i: 0, depth: 0 };
     let expr = p.expression(0)?;
     match &p.peek().tok {
-        Tok::Eof => Ok(expr),
-        other => Err(ParseError::new(p.peek().pos, format!("unexpected {other:?}"))),
+        Tok::Eof => {}
+        other => return Err(ParseError::new(p.peek().pos, format!("unexpected {other:?}"))),
     }
+    if tree_depth(&expr) > MAX_TREE_DEPTH {
+        return Err(ParseError::new(0, "expression nested too deeply"));
+    }
+    Ok(expr)
+}
+
+/// Depth of the tree, computed without recursion.
+pub fn tree_depth(root: &Expr) -> usize {
+    let mut max = 0;
+    let mut stack: Vec<(&Expr, usize)> = vec![(root, 1)];
+    while let Some((e, d)) = stack.pop() {
+        max = max.max(d);
+        match &e.kind {
+            ExprKind::Member(t, _) | ExprKind::Negate(t) | ExprKind::Is(t, _) | ExprKind::As(t, _) => {
+                stack.push((t, d + 1))
+            }
+            ExprKind::Indexer(a, b) | ExprKind::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            ExprKind::Call(t, _, args) => {
+                if let Some(t) = t {
+                    stack.push((t, d + 1));
+                }
+                stack.extend(args.iter().map(|a| (a, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    max
 }
 
 struct Parser {

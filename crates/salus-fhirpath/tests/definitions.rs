@@ -86,9 +86,6 @@ fn search_parameters_evaluate_over_the_r4_examples() {
         println!("  {e}");
     }
     assert!(errors.is_empty());
-    // The four logical models (Definition, Event, FiveWs, Request) in the examples really
-    // lack the baseDefinition sdf-4 asks for; nothing else breaks an error-level invariant.
-    assert!(violated.iter().all(|v| v.ends_with("sdf-4")) && violated.len() <= 4, "{violated:#?}");
 }
 
 #[test]
@@ -127,4 +124,28 @@ fn invariants_evaluate_over_the_r4_examples() {
     // The four logical models (Definition, Event, FiveWs, Request) in the examples really
     // lack the baseDefinition sdf-4 asks for; nothing else breaks an error-level invariant.
     assert!(violated.iter().all(|v| v.ends_with("sdf-4")) && violated.len() <= 4, "{violated:#?}");
+}
+
+#[test]
+fn definition_expressions_stay_well_inside_the_depth_limit() {
+    // The parser rejects trees deeper than 160; report how much room the R4 expressions use.
+    let defs = salus_fhir::r4();
+    let mut deepest = (0, String::new());
+    let all = defs
+        .search_parameters()
+        .iter()
+        .filter_map(|sp| sp.expression.clone())
+        .chain(defs.types().flat_map(|t| t.elements.iter().flat_map(|e| e.constraints.iter().map(|c| c.expression.clone()))));
+    for src in all {
+        // a chain of 100 unions parses, so these must too; measure by growing the source
+        let e = Expression::parse(&src).expect("compiles");
+        let _ = e;
+        let depth = src.matches(['(', '.', '|']).count();
+        if depth > deepest.0 {
+            deepest = (depth, src);
+        }
+    }
+    println!("most operators in one R4 expression: {}", deepest.0);
+    let long_union = vec!["name"; 150].join(" | ");
+    assert!(Expression::parse(&long_union).is_ok());
 }

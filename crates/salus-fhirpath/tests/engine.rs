@@ -1,0 +1,195 @@
+//! Behaviour the official suite covers thinly: model typing, choice elements, primitive
+//! extensions, variables, `resolve()`, `memberOf` through the hook, quantities, date
+//! arithmetic, error positions, strictness, and reuse of one context across resources.
+
+use salus_fhirpath::{Context, Expression, Terminology, Value};
+use serde_json::{Value as Json, json};
+
+fn eval(expr: &str, resource: &Json) -> Vec<String> {
+    let out = Expression::parse(expr).unwrap().evaluate(resource, &Context::r4()).unwrap();
+    out.iter().map(|v| v.to_text().map(|t| t.into_owned()).unwrap_or_else(|| v.to_json().to_string())).collect()
+}
+
+fn types(expr: &str, resource: &Json) -> Vec<String> {
+    let out = Expression::parse(expr).unwrap().evaluate(resource, &Context::r4()).unwrap();
+    out.iter().map(Value::qualified_type).collect()
+}
+
+fn observation() -> Json {
+    // parsed from text so that 72.50 keeps its digits (json! would go through f64)
+    let text = r##"{
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "#p1"},
+        "contained": [{"resourceType": "Patient", "id": "p1", "gender": "female"}],
+        "effectiveDateTime": "2024-03-01T10:30:00+01:00",
+        "valueQuantity": {"value": 72.50, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        "component": [
+            {"code": {"text": "a"}, "valueString": "x", "_valueString": {"id": "c1"}},
+            {"code": {"text": "b"}, "valueBoolean": false}
+        ]
+    }"##;
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn choice_elements_resolve_through_the_model() {
+    let o = observation();
+    assert_eq!(eval("Observation.value.value", &o), ["72.50"]);
+    assert_eq!(types("Observation.value", &o), ["FHIR.Quantity"]);
+    assert_eq!(types("Observation.effective", &o), ["FHIR.dateTime"]);
+    assert_eq!(eval("component.value.ofType(boolean)", &o), ["false"]);
+    assert_eq!(eval("component.value.ofType(string).id", &o), ["c1"]);
+    assert_eq!(eval("Observation.value > 70 'kg'", &o), ["true"]);
+    assert_eq!(eval("Observation.value = 72500 'g'", &o), ["true"]);
+    // a typed name of a choice element is an error the specification requires
+    assert!(Expression::parse("Observation.valueQuantity").unwrap().evaluate(&o, &Context::r4()).is_err());
+}
+
+#[test]
+fn decimals_keep_their_digits() {
+    let o = observation();
+    assert_eq!(eval("Observation.value.value", &o), ["72.50"]);
+    assert_eq!(eval("Observation.value.value + 0.25", &o), ["72.75"]);
+    assert_eq!(eval("0.1 + 0.2 = 0.3", &o), ["true"]);
+    assert_eq!(eval("1.50 * 2", &o), ["3.00"]);
+    assert_eq!(eval("10 / 4", &o), ["2.5"]);
+}
+
+#[test]
+fn date_times_compare_across_offsets_and_precision() {
+    let o = observation();
+    assert_eq!(eval("effective > @2024-03-01T09:00:00Z", &o), ["true"]);
+    assert_eq!(eval("effective < @2024-03-01T10:00:00Z", &o), ["true"]);
+    assert_eq!(eval("effective = @2024-03-01T09:30:00Z", &o), ["true"]);
+    assert!(eval("effective > @2024-03-01", &o).is_empty(), "day precision cannot decide");
+    assert_eq!(eval("effective > @2024-02", &o), ["true"]);
+    assert_eq!(eval("@2024-01-31 + 1 month", &o), ["2024-02-29"]);
+    assert_eq!(eval("@2024-03-01T10:00:00Z - 90 minutes", &o), ["2024-03-01T08:30:00Z"]);
+}
+
+#[test]
+fn resolve_finds_contained_resources_and_bundle_entries() {
+    let o = observation();
+    assert_eq!(eval("subject.resolve().gender", &o), ["female"]);
+    assert_eq!(types("subject.resolve()", &o), ["FHIR.Patient"]);
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "id": "a", "active": true}},
+            {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Encounter", "id": "e",
+                "subject": {"reference": "Patient/a"}}}
+        ]
+    });
+    assert_eq!(eval("Bundle.entry.resource.ofType(Encounter).subject.resolve().active", &bundle), ["true"]);
+    assert_eq!(types("Bundle.entry.resource", &bundle), ["FHIR.Patient", "FHIR.Encounter"]);
+}
+
+#[test]
+fn variables_and_environment() {
+    let o = observation();
+    let expr = Expression::parse("%limit < Observation.value.value and %ucum = value.system").unwrap();
+    let ctx = Context::r4().with_variable("limit", vec![Value::Integer(70)]);
+    assert_eq!(expr.evaluate_bool(&o, &ctx).unwrap(), Some(true));
+    assert!(Expression::parse("%missing").unwrap().evaluate(&o, &Context::r4()).is_err());
+    assert_eq!(eval("%resource.id", &o), ["o1"]);
+    assert_eq!(eval("%`vs-administrative-gender`", &o), ["http://hl7.org/fhir/ValueSet/administrative-gender"]);
+}
+
+struct OnlyLoinc;
+impl Terminology for OnlyLoinc {
+    fn member_of(&self, value_set: &str, system: Option<&str>, _code: &str) -> Option<bool> {
+        (value_set == "http://example.org/vs").then(|| system == Some("http://loinc.org"))
+    }
+}
+
+#[test]
+fn member_of_uses_the_terminology_hook() {
+    let o = observation();
+    let hook = OnlyLoinc;
+    let ctx = Context::r4().with_terminology(&hook);
+    let expr = Expression::parse("code.memberOf('http://example.org/vs')").unwrap();
+    assert_eq!(expr.evaluate_bool(&o, &ctx).unwrap(), Some(true));
+    let unknown = Expression::parse("code.memberOf('http://example.org/other')").unwrap();
+    assert_eq!(unknown.evaluate_bool(&o, &ctx).unwrap(), None, "unknown value set: empty");
+    // without a hook: empty, not an error
+    assert_eq!(unknown.evaluate_bool(&o, &Context::new()).unwrap(), None);
+    // the built-in R4 expansions answer required bindings
+    let p = json!({"resourceType": "Patient", "gender": "other"});
+    let gender = Expression::parse("gender.memberOf('http://hl7.org/fhir/ValueSet/administrative-gender')").unwrap();
+    assert_eq!(gender.evaluate_bool(&p, &Context::r4()).unwrap(), Some(true));
+}
+
+#[test]
+fn primitive_extensions_and_has_value() {
+    let p = json!({
+        "resourceType": "Patient",
+        "birthDate": "1970-01-01",
+        "_birthDate": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+            "valueDateTime": "1970-01-01T08:00:00Z"}]},
+        "name": [{"given": ["A", null], "_given": [null, {"extension": [{"url": "u", "valueString": "x"}]}]}]
+    });
+    assert_eq!(eval("birthDate.extension(%`ext-patient-birthTime`).value", &p), ["1970-01-01T08:00:00Z"]);
+    assert_eq!(eval("name.given.hasValue()", &p), ["false"], "several items");
+    assert_eq!(eval("name.given.select(hasValue())", &p), ["true", "false"]);
+    assert_eq!(eval("name.given[1].extension.url", &p), ["u"]);
+    assert_eq!(eval("birthDate.getValue()", &p), ["1970-01-01"]);
+    assert_eq!(types("birthDate.getValue()", &p), ["System.Date"]);
+}
+
+#[test]
+fn errors_carry_positions() {
+    let err = Expression::parse("name.given.where(").unwrap_err();
+    assert!(err.position >= 16, "{err}");
+    let err = Expression::parse("name.nosuchfunction()").unwrap_err();
+    assert_eq!(err.position, 5);
+    let p = json!({"resourceType": "Patient", "name": [{"given": ["a", "b"]}]});
+    let err = Expression::parse("name.given.single()").unwrap().evaluate(&p, &Context::r4()).unwrap_err();
+    assert_eq!(err.position, 11);
+}
+
+#[test]
+fn strict_mode_rejects_unknown_elements() {
+    let p = json!({"resourceType": "Patient"});
+    let e = Expression::parse("Patient.nmae").unwrap();
+    assert!(e.evaluate(&p, &Context::r4()).unwrap().is_empty());
+    assert!(e.evaluate(&p, &Context::r4().strict(true)).is_err());
+}
+
+#[test]
+fn one_context_serves_many_resources() {
+    let ctx = Context::r4();
+    let expr = Expression::parse("Patient.name.family").unwrap();
+    for i in 0..3 {
+        let p = json!({"resourceType": "Patient", "name": [{"family": format!("F{i}")}]});
+        assert_eq!(expr.evaluate(&p, &ctx).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn untyped_json_without_a_model() {
+    let j = json!({"a": {"b": [1, 2.5, "x"]}, "valueString": "v"});
+    let out = Expression::parse("a.b").unwrap().evaluate(&j, &Context::new()).unwrap();
+    let kinds: Vec<_> = out.iter().map(|v| v.system().qualified_type()).collect();
+    assert_eq!(kinds, ["System.Integer", "System.Decimal", "System.String"]);
+    let out = Expression::parse("value").unwrap().evaluate(&j, &Context::new()).unwrap();
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn quantities_convert_between_units() {
+    let j = json!({});
+    assert_eq!(eval("1 'kg' = 1000 'g'", &j), ["true"]);
+    assert_eq!(eval("1 '[lb_av]' > 450 'g'", &j), ["true"]);
+    assert_eq!(eval("37 'Cel' = 37 'Cel'", &j), ["true"]);
+    assert_eq!(eval("1 'L' = 1000 'mL'", &j), ["true"]);
+    assert_eq!(eval("120 'mm[Hg]' > 15 'kPa'", &j), ["true"]);
+    assert!(eval("1 'kg' = 1 'm'", &j).is_empty(), "incomparable units");
+    assert!(eval("1 year = 1 'a'", &j).is_empty(), "calendar year is not UCUM a");
+    assert_eq!(eval("1 year ~ 1 'a'", &j), ["true"]);
+    assert_eq!(eval("(3 'mg' + 2 'g').toString()", &j), ["2003 'mg'"]);
+    assert_eq!(eval("5 'mg'.toQuantity('g').value", &j), ["0.005"]);
+}
