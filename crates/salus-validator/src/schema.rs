@@ -1,0 +1,244 @@
+//! The validator's precomputed tables. The definitions in `salus-fhir` are shaped like
+//! StructureDefinitions (element paths); walking a resource needs the opposite lookup, from a
+//! JSON property name (`valueQuantity`, `_birthDate`) to its element and type. This module
+//! compiles that once per process: one [`Struct`] per datatype and per backbone element, with
+//! a hash map from JSON name to [`Prop`], and one [`Elem`] per element with its cardinality,
+//! binding and reference targets resolved.
+
+use crate::primitives::Prim;
+use salus_fhir::definitions::{BindingStrength, Constraint, ElementDef, TypeKind, ValueSetExpansion};
+use salus_fhir::Definitions;
+use std::collections::HashMap;
+
+pub type StructId = u32;
+
+/// What a JSON property holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Primitive(Prim),
+    /// A system-typed attribute (`Element.id`, `Extension.url`): a primitive with no
+    /// `_name` companion.
+    Attribute(Prim),
+    Complex(StructId),
+    /// A resource (`contained`, `Bundle.entry.resource`); `Some` when the element names one
+    /// type (`Bundle.entry.response.outcome` is an `OperationOutcome`).
+    Resource(Option<&'static str>),
+}
+
+#[derive(Debug)]
+pub struct Prop {
+    /// Index of the element in its struct's `elems` (cardinality counting).
+    pub slot: u16,
+    pub ty: Ty,
+    /// The type name for messages and choice paths: `Quantity` for `valueQuantity`.
+    pub type_name: &'static str,
+    /// For choice elements: the element name (`value`) so that the instance path can be
+    /// written `value.ofType(Quantity)`.
+    pub choice_of: Option<&'static str>,
+}
+
+#[derive(Debug)]
+pub struct Elem {
+    /// The definition path: `Patient.contact.name`, `HumanName.family`, `Observation.value[x]`.
+    pub path: &'static str,
+    /// The element name without `[x]`.
+    pub name: &'static str,
+    pub min: u32,
+    /// `None` for `*`.
+    pub max: Option<u32>,
+    pub is_array: bool,
+    pub is_choice: bool,
+    pub is_modifier: bool,
+    /// A required binding to a value set whose expansion the base spec fully enumerates; other
+    /// bindings cannot refuse anything.
+    pub required_vs: Option<&'static ValueSetExpansion>,
+    pub binding_url: Option<&'static str>,
+    /// Resource types a Reference here may point to; empty means any.
+    pub targets: Vec<&'static str>,
+    pub max_length: Option<u32>,
+    pub constraints: &'static [Constraint],
+}
+
+#[derive(Debug)]
+pub struct Struct {
+    /// The type (`HumanName`) or, for a backbone element, its definition path
+    /// (`Patient.contact`).
+    pub name: &'static str,
+    /// The FHIR type this struct is an instance of: `HumanName`, `BackboneElement`, `Patient`.
+    pub type_name: &'static str,
+    pub props: HashMap<&'static str, Prop>,
+    pub elems: Vec<Elem>,
+    /// Invariants on the type or backbone element itself (from its root element).
+    pub constraints: &'static [Constraint],
+    pub is_resource: bool,
+}
+
+#[derive(Debug)]
+pub struct Schema {
+    pub structs: Vec<Struct>,
+    by_key: HashMap<String, StructId>,
+    /// The struct of `Element`, used for the `_name` companions of primitives.
+    pub primitive_element: StructId,
+}
+
+impl Schema {
+    pub fn build(defs: &'static Definitions) -> Schema {
+        let mut schema = Schema { structs: Vec::new(), by_key: HashMap::new(), primitive_element: 0 };
+        schema.primitive_element = schema.struct_for(defs, "Element", "Element");
+        for t in defs.types() {
+            match t.kind {
+                TypeKind::Resource if !t.is_abstract => {
+                    schema.struct_for(defs, &t.id, &t.id);
+                }
+                TypeKind::ComplexType if !t.is_abstract => {
+                    schema.struct_for(defs, &t.id, &t.id);
+                }
+                _ => {}
+            }
+        }
+        schema
+    }
+
+    /// The struct of a resource type or datatype by name.
+    pub fn lookup(&self, name: &str) -> Option<StructId> {
+        self.by_key.get(name).copied()
+    }
+
+    pub fn get(&self, id: StructId) -> &Struct {
+        &self.structs[id as usize]
+    }
+
+    /// Builds (once) the struct for the children of `path`, an instance of `type_name`.
+    fn struct_for(&mut self, defs: &'static Definitions, path: &str, type_name: &'static str) -> StructId {
+        if let Some(&id) = self.by_key.get(path) {
+            return id;
+        }
+        let id = self.structs.len() as StructId;
+        // Registered before the children are built: types are recursive (Identifier ->
+        // Reference -> Identifier, Extension -> Extension).
+        self.by_key.insert(path.to_string(), id);
+        let root = defs.element(path);
+        let is_resource = defs.type_def(path).is_some_and(|t| t.kind == TypeKind::Resource);
+        self.structs.push(Struct {
+            name: root.map(|e| e.path.as_str()).unwrap_or(type_name),
+            type_name,
+            props: HashMap::new(),
+            elems: Vec::new(),
+            constraints: root.map(|e| e.constraints.as_slice()).unwrap_or(&[]),
+            is_resource,
+        });
+        let children: Vec<&'static ElementDef> = defs.children(path).collect();
+        let mut props = HashMap::new();
+        let mut elems = Vec::with_capacity(children.len());
+        for (slot, e) in children.into_iter().enumerate() {
+            let slot = slot as u16;
+            elems.push(elem_of(defs, e));
+            if let Some(reference) = &e.content_reference {
+                let target = reference.trim_start_matches('#');
+                let sid = self.struct_for(defs, target, "BackboneElement");
+                props.insert(e.name(), Prop { slot, ty: Ty::Complex(sid), type_name: "BackboneElement", choice_of: None });
+                continue;
+            }
+            for t in &e.types {
+                let code: &'static str = t.code.as_str();
+                let ty = if let Some(system) = code.strip_prefix("http://hl7.org/fhirpath/System.") {
+                    let fhir = t.fhir_type.as_deref().unwrap_or(match system {
+                        "String" => "string",
+                        "Boolean" => "boolean",
+                        "Integer" => "integer",
+                        "Decimal" => "decimal",
+                        "Date" => "date",
+                        "DateTime" => "dateTime",
+                        "Time" => "time",
+                        _ => "string",
+                    });
+                    // `Resource.id` is an `id` in the R4 rules even where the snapshot says string.
+                    let fhir = if e.path.ends_with(".id") && is_resource && e.path.matches('.').count() == 1 {
+                        "id"
+                    } else {
+                        fhir
+                    };
+                    Ty::Attribute(Prim::from_code(fhir).unwrap_or(Prim::String))
+                } else if let Some(p) = Prim::from_code(code) {
+                    Ty::Primitive(p)
+                } else if code == "Resource" {
+                    Ty::Resource(None)
+                } else if defs.is_resource_type(code) {
+                    Ty::Resource(Some(code))
+                } else if code == "BackboneElement" || code == "Element" {
+                    Ty::Complex(self.struct_for(defs, &e.path, if code == "Element" { "Element" } else { "BackboneElement" }))
+                } else {
+                    let type_name = defs.type_def(code).map(|t| t.id.as_str()).unwrap_or(code);
+                    Ty::Complex(self.struct_for(defs, code, type_name))
+                };
+                let (json_name, choice_of): (&'static str, _) = if e.is_choice() {
+                    (leak(format!("{}{}", e.name(), capitalise(code))), Some(e.name()))
+                } else {
+                    (e.name(), None)
+                };
+                props.insert(json_name, Prop { slot, ty, type_name: code, choice_of });
+            }
+        }
+        let s = &mut self.structs[id as usize];
+        s.props = props;
+        s.elems = elems;
+        id
+    }
+}
+
+fn elem_of(defs: &'static Definitions, e: &'static ElementDef) -> Elem {
+    let max = e.max.parse::<u32>().ok();
+    let (required_vs, binding_url) = match &e.binding {
+        Some(b) => {
+            let vs = if b.strength == BindingStrength::Required {
+                defs.value_set(&b.value_set).filter(|vs| vs.complete)
+            } else {
+                None
+            };
+            (vs, Some(b.value_set.as_str()))
+        }
+        None => (None, None),
+    };
+    let mut targets = Vec::new();
+    for t in &e.types {
+        for p in &t.target_profile {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            if name == "Resource" {
+                targets.clear();
+                break;
+            }
+            targets.push(name);
+        }
+        if t.target_profile.iter().any(|p| p.ends_with("/Resource")) {
+            break;
+        }
+    }
+    Elem {
+        path: e.path.as_str(),
+        name: e.name(),
+        min: e.min,
+        max,
+        is_array: e.is_array(),
+        is_choice: e.is_choice(),
+        is_modifier: e.is_modifier,
+        required_vs,
+        binding_url,
+        targets,
+        max_length: e.max_length,
+        constraints: e.constraints.as_slice(),
+    }
+}
+
+/// Choice property names are built once per process (a few thousand); leaking them gives the
+/// tables `&'static str` keys that borrow like the definitions themselves.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+pub fn capitalise(code: &str) -> String {
+    let mut chars = code.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,154 @@
+//! Behaviour tests of the validator on small hand-written resources.
+
+use super::*;
+use serde_json::json;
+
+fn errors(v: &Value) -> Vec<(String, String)> {
+    Validator::new().validate(v).errors().map(|i| (i.expression.clone(), i.message.clone())).collect()
+}
+
+fn assert_error_at(v: Value, expression: &str) {
+    let errs = errors(&v);
+    assert!(errs.iter().any(|(e, _)| e == expression), "expected an error at {expression}, got {errs:#?}");
+}
+
+#[test]
+fn a_minimal_patient_is_valid() {
+    let v = json!({"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1970-01-01"});
+    assert_eq!(errors(&v), vec![]);
+}
+
+#[test]
+fn unknown_resource_types_are_refused() {
+    assert!(!errors(&json!({"resourceType": "Patientt"})).is_empty());
+    assert!(!errors(&json!({"resourceType": "DomainResource"})).is_empty());
+    assert!(!errors(&json!({"id": "x"})).is_empty());
+    assert!(!errors(&json!([1])).is_empty());
+}
+
+#[test]
+fn unknown_elements_are_refused() {
+    assert_error_at(json!({"resourceType": "Patient", "unknownElement": 1}), "Patient");
+}
+
+#[test]
+fn invalid_dates_name_the_element() {
+    assert_error_at(json!({"resourceType": "Patient", "birthDate": "2019-02-30"}), "Patient.birthDate");
+}
+
+#[test]
+fn required_bindings_refuse_unknown_codes() {
+    assert_error_at(json!({"resourceType": "Patient", "gender": "f"}), "Patient.gender");
+    assert_error_at(
+        json!({"resourceType": "Observation", "status": "done", "code": {"text": "x"}}),
+        "Observation.status",
+    );
+}
+
+#[test]
+fn cardinality_is_enforced() {
+    assert_error_at(json!({"resourceType": "Observation", "status": "final"}), "Observation.code");
+    assert_error_at(json!({"resourceType": "Patient", "gender": ["male"]}), "Patient.gender");
+    assert_error_at(json!({"resourceType": "Patient", "name": {"family": "x"}}), "Patient.name");
+}
+
+#[test]
+fn choice_types_are_checked() {
+    let ok = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueQuantity": {"value": 1.5}});
+    assert_eq!(errors(&ok), vec![]);
+    assert!(!errors(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1})).is_empty());
+    assert!(!errors(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueString": "a", "valueBoolean": true})).is_empty());
+    assert_error_at(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueInteger": 1.5}),
+        "Observation.value.ofType(integer)",
+    );
+}
+
+#[test]
+fn json_rules_refuse_nulls_and_empties() {
+    assert_error_at(json!({"resourceType": "Patient", "birthDate": null}), "Patient.birthDate");
+    assert_error_at(json!({"resourceType": "Patient", "name": []}), "Patient.name");
+    assert_error_at(json!({"resourceType": "Patient", "name": [{}]}), "Patient.name[0]");
+    assert_error_at(json!({"resourceType": "Patient", "name": [{"family": ""}]}), "Patient.name[0].family");
+}
+
+#[test]
+fn primitive_extensions_are_aligned_with_their_values() {
+    let ok = json!({"resourceType": "Patient", "name": [{"given": ["a", null], "_given": [null, {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}]}]});
+    assert_eq!(errors(&ok), vec![]);
+    let bad = json!({"resourceType": "Patient", "name": [{"given": ["a", null]}]});
+    assert_error_at(bad, "Patient.name[0].given[1]");
+    let only_ext = json!({"resourceType": "Patient", "_birthDate": {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}});
+    assert_eq!(errors(&only_ext), vec![]);
+}
+
+#[test]
+fn contained_resources_must_be_referenced_and_resolvable() {
+    let ok = json!({"resourceType": "Patient", "contained": [{"resourceType": "Organization", "id": "o1", "name": "x"}],
+        "managingOrganization": {"reference": "#o1"}});
+    assert_eq!(errors(&ok), vec![]);
+    let dangling = json!({"resourceType": "Patient", "managingOrganization": {"reference": "#o1"}});
+    assert_error_at(dangling, "Patient.managingOrganization.reference");
+    let unreferenced = json!({"resourceType": "Patient", "contained": [{"resourceType": "Organization", "id": "o1", "name": "x"}]});
+    assert_error_at(unreferenced, "Patient.contained[0]");
+}
+
+#[test]
+fn references_must_have_a_valid_form_and_target() {
+    assert_error_at(json!({"resourceType": "Patient", "managingOrganization": {"reference": "Patient/1"}}), "Patient.managingOrganization.reference");
+    assert_error_at(json!({"resourceType": "Patient", "managingOrganization": {"reference": "Foo/1"}}), "Patient.managingOrganization.reference");
+    assert_error_at(json!({"resourceType": "Patient", "managingOrganization": {"reference": "Organization/a_b"}}), "Patient.managingOrganization.reference");
+    for ok in ["Organization/1", "http://x.org/fhir/Organization/1", "urn:uuid:a76d9bbf-f293-4fb7-ad4c-2851cac77162", "Organization/1/_history/2"] {
+        let v = json!({"resourceType": "Patient", "managingOrganization": {"reference": ok}});
+        assert_eq!(errors(&v), vec![], "{ok}");
+    }
+}
+
+#[test]
+fn core_extensions_are_checked_against_their_definition() {
+    let ok = json!({"resourceType": "Patient", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueAddress": {"city": "Paris"}}]});
+    assert_eq!(errors(&ok), vec![]);
+    let wrong_type = json!({"resourceType": "Patient", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueString": "Paris"}]});
+    assert_error_at(wrong_type, "Patient.extension[0]");
+    let wrong_place = json!({"resourceType": "Patient", "name": [{"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family", "valueString": "x"}]}]});
+    assert_error_at(wrong_place, "Patient.name[0].extension[0]");
+    let no_url = json!({"resourceType": "Patient", "extension": [{"valueString": "Paris"}]});
+    assert_error_at(no_url, "Patient.extension[0].url");
+    let us_core = json!({"resourceType": "Patient", "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race", "extension": [{"url": "text", "valueString": "x"}]}]});
+    assert_eq!(errors(&us_core), vec![]);
+}
+
+#[test]
+fn narrative_must_be_safe_xhtml() {
+    let div = |d: &str| json!({"resourceType": "Patient", "text": {"status": "generated", "div": d}});
+    assert_eq!(errors(&div("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>ok</p></div>")), vec![]);
+    assert_error_at(div("<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>x</script>t</div>"), "Patient.text.div");
+    assert_error_at(div("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p onclick=\"x()\">t</p></div>"), "Patient.text.div");
+    assert_error_at(div("<div xmlns=\"http://www.w3.org/1999/xhtml\">&reg;</div>"), "Patient.text.div");
+    assert_error_at(div("<div>no namespace</div>"), "Patient.text.div");
+    assert_error_at(div("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>unclosed</div>"), "Patient.text.div");
+}
+
+#[test]
+fn bundle_entries_are_validated_as_resources() {
+    let v = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:a76d9bbf-f293-4fb7-ad4c-2851cac77162", "resource": {"resourceType": "Patient", "gender": "x"},
+         "request": {"method": "POST", "url": "Patient"}}]});
+    assert_error_at(v, "Bundle.entry[0].resource.gender");
+}
+
+#[test]
+fn the_operation_outcome_names_the_element() {
+    let outcome = Validator::new().validate(&json!({"resourceType": "Patient", "birthDate": "x"}));
+    let oo = outcome.to_operation_outcome();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert_eq!(oo["issue"][0]["expression"][0], "Patient.birthDate");
+    assert_eq!(oo["issue"][0]["severity"], "error");
+}
+
+#[test]
+fn malformed_json_reports_line_and_column() {
+    let outcome = Validator::new().validate_bytes(b"{\n\"resourceType\": \"Patient\",,\n}");
+    assert!(!outcome.is_valid());
+    assert_eq!(outcome.issues[0].location.map(|l| l.0), Some(2));
+}
