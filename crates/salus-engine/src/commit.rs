@@ -57,10 +57,21 @@ impl Engine {
     /// Commits `entries` atomically, in order, on behalf of `caller`.
     pub async fn commit(&self, caller: &Caller, entries: Vec<Entry>) -> Result<Vec<Committed>, EngineError> {
         self.authorize_write(caller)?;
-        let prepared = entries.into_iter().map(|e| self.prepare(e)).collect::<Result<Vec<_>, _>>()?;
+        let several = entries.len() > 1;
+        // In a commit of several entries, an error says which entry failed.
+        let at = move |index: usize| {
+            move |error: EngineError| if several { EngineError::in_entry(index, error) } else { error }
+        };
+        let prepared = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| self.prepare(e).map_err(at(i)))
+            .collect::<Result<Vec<_>, _>>()?;
         let engine = self.clone();
         self.store
-            .write(move |tx| prepared.into_iter().map(|p| engine.apply(tx, p)).collect())
+            .write(move |tx| {
+                prepared.into_iter().enumerate().map(|(i, p)| engine.apply(tx, p).map_err(at(i))).collect()
+            })
             .await
     }
 

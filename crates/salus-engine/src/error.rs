@@ -31,9 +31,29 @@ pub enum EngineError {
     NotSupported(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The entry at `index` (counted from 0 in the order given) of a multi-entry commit failed;
+    /// nothing of the commit was stored.
+    #[error("entry {index}: {error}")]
+    InEntry { index: usize, error: Box<EngineError> },
 }
 
 impl EngineError {
+    pub fn in_entry(index: usize, error: EngineError) -> Self {
+        match error {
+            // Storage failures are not the entry's fault.
+            EngineError::Store(_) => error,
+            error => EngineError::InEntry { index, error: Box::new(error) },
+        }
+    }
+
+    /// The error itself, without the entry it happened in.
+    pub fn root(&self) -> &EngineError {
+        match self {
+            EngineError::InEntry { error, .. } => error.root(),
+            other => other,
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>, expression: Option<&str>) -> Self {
         EngineError::BadRequest { message: message.into(), expression: expression.map(str::to_string) }
     }

@@ -93,7 +93,8 @@ async fn a_failing_entry_rolls_back_the_entries_before_it() {
         Entry::Delete { resource_type: "Patient".into(), id: "never-existed".into(), if_match: None },
     ];
     let err = engine.commit(&Caller::system(), entries).await.expect_err("second entry fails");
-    assert!(matches!(err, EngineError::NotFound { .. }));
+    assert!(matches!(&err, EngineError::InEntry { index: 1, .. }), "{err:?}");
+    assert!(matches!(err.root(), EngineError::NotFound { .. }));
     let read = engine.read(&Caller::system(), "Patient", "kept-nowhere").await;
     assert!(matches!(read, Err(EngineError::NotFound { .. })));
 }

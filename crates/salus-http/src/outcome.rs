@@ -53,6 +53,20 @@ impl From<EngineError> for ApiError {
             EngineError::NotSupported(_) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, "not-supported", message, None)
             }
+            EngineError::InEntry { index, error } => {
+                // The entry's own status, with every issue pointed at the entry.
+                let mut inner = ApiError::from(*error);
+                for issue in inner.outcome["issue"].as_array_mut().into_iter().flatten() {
+                    let text = issue["diagnostics"].as_str().unwrap_or_default().to_string();
+                    issue["diagnostics"] = json!(format!("Bundle.entry[{index}]: {text}"));
+                    let mut paths = vec![json!(format!("Bundle.entry[{index}]"))];
+                    if let Some(own) = issue["expression"].as_array() {
+                        paths = own.iter().map(|p| json!(format!("Bundle.entry[{index}].resource.{}", p.as_str().unwrap_or_default()))).collect();
+                    }
+                    issue["expression"] = json!(paths);
+                }
+                inner
+            }
             EngineError::Store(store) => {
                 // A genuine server fault: log it (ids and SQL errors only, never patient data).
                 tracing::error!(error = %store, "storage failure");
