@@ -126,7 +126,8 @@ fn band(age: i64, bands: &[(i64, f64)]) -> f64 {
 
 /// A date at a uniformly random age between `from_age` and the current age.
 fn onset_between(rng: &mut Rng, p: &Person, as_of: Date, from_age: i64, not_before_years_ago: i64) -> Date {
-    let earliest = p.birth.add_years(from_age as i32).max(as_of.add_years(-(not_before_years_ago as i32))).max(p.birth);
+    // Clamped to as_of: a scenario or a young patient can ask for an age not reached yet.
+    let earliest = p.birth.add_years(from_age as i32).max(as_of.add_years(-(not_before_years_ago as i32))).max(p.birth).min(as_of);
     let span = (as_of.days() - earliest.days()).max(0);
     earliest.add_days(rng.int(0, span))
 }

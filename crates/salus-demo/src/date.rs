@@ -63,7 +63,8 @@ impl Date {
         civil_from_days(self.0).2
     }
 
-    pub(crate) fn add_days(self, days: i64) -> Date {
+    /// The date `days` later (earlier when negative).
+    pub fn add_days(self, days: i64) -> Date {
         Date(self.0 + days)
     }
 

@@ -147,8 +147,11 @@ fn panels_for(visit: &Visit, body: &Body<'_>, last_labs: bool) -> Vec<Panel> {
     let mut out = Vec::new();
     match visit.kind {
         VisitKind::Annual => {
-            out.push(Panel::Cbc);
-            out.push(Panel::Cmp);
+            // Routine panels at most check-ups, fewer for young healthy adults.
+            if age >= 50 || htn || dm || ckd || last_labs {
+                out.push(Panel::Cbc);
+                out.push(Panel::Cmp);
+            }
             if hld || dm || age >= 40 || last_labs {
                 out.push(Panel::Lipid);
             }
