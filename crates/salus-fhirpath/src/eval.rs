@@ -261,14 +261,15 @@ impl<'c, 'a> Env<'c, 'a> {
         };
         let Some(ty) = node.ty else {
             // untyped: the JSON name, else a choice element written `nameType`
-            if obj.contains_key(name) || obj.contains_key(&format!("_{name}")) {
-                push_values(out, obj.get(name), obj.get(&format!("_{name}")), None, None);
+            let meta = lookup(obj, true, name, None);
+            if obj.contains_key(name) || meta.is_some() {
+                push_values(out, obj.get(name), meta, None, None);
             } else {
                 for (k, v) in obj {
                     if let Some(rest) = k.strip_prefix(name)
                         && rest.starts_with(|c: char| c.is_ascii_uppercase())
                     {
-                        push_values(out, Some(v), obj.get(&format!("_{k}")), None, None);
+                        push_values(out, Some(v), lookup(obj, true, k, None), None, None);
                     }
                 }
             }
@@ -279,18 +280,17 @@ impl<'c, 'a> Env<'c, 'a> {
         match def {
             Some(def) if def.choice => {
                 for t in &def.types {
-                    let key = format!("{name}{}", capitalize(t.code));
-                    let meta_key = format!("_{key}");
-                    if obj.contains_key(&key) || obj.contains_key(&meta_key) {
-                        push_values(out, obj.get(&key), obj.get(&meta_key), Some(*t), model);
+                    let value = lookup(obj, false, name, Some(t.code));
+                    let meta = lookup(obj, true, name, Some(t.code));
+                    if value.is_some() || meta.is_some() {
+                        push_values(out, value, meta, Some(*t), model);
                         break;
                     }
                 }
             }
             Some(def) => {
                 let t = def.types.first().copied();
-                let meta = if obj.contains_key(&format!("_{name}")) { obj.get(&format!("_{name}")) } else { None };
-                push_values(out, obj.get(name), meta, t, model);
+                push_values(out, obj.get(name), lookup(obj, true, name, None), t, model);
             }
             None => {
                 if let Some(m) = model
@@ -305,7 +305,7 @@ impl<'c, 'a> Env<'c, 'a> {
                     return Err(EvalError::new(pos, format!("{} has no element '{name}'", ty.code)));
                 }
                 if name != "resourceType" {
-                    push_values(out, obj.get(name), obj.get(&format!("_{name}")), None, model);
+                    push_values(out, obj.get(name), lookup(obj, true, name, None), None, model);
                 }
             }
         }
@@ -330,7 +330,7 @@ impl<'c, 'a> Env<'c, 'a> {
             let (key, meta) = match k.strip_prefix('_') {
                 Some(base) if obj.contains_key(base) => continue, // handled with its value
                 Some(base) => (base, Some(v)),
-                None => (k.as_str(), obj.get(&format!("_{k}"))),
+                None => (k.as_str(), lookup(obj, true, k, None)),
             };
             let value = if meta == Some(v) { None } else { Some(v) };
             let ty = self.element_type(node.ty, key);
@@ -526,6 +526,31 @@ impl<'a> Env<'_, 'a> {
         }
         Ok(())
     }
+}
+
+/// Looks up `name`, `_name`, `nameType` or `_nameType` without allocating (element names
+/// are short; longer ones fall back to a `String`).
+fn lookup<'a>(obj: &'a serde_json::Map<String, Json>, underscore: bool, name: &str, type_code: Option<&str>) -> Option<&'a Json> {
+    let code = type_code.unwrap_or("");
+    let len = underscore as usize + name.len() + code.len();
+    let mut buf = [0u8; 128];
+    if len > buf.len() {
+        let key = format!("{}{name}{}", if underscore { "_" } else { "" }, capitalize(code));
+        return obj.get(&key);
+    }
+    let mut at = 0;
+    if underscore {
+        buf[0] = b'_';
+        at = 1;
+    }
+    buf[at..at + name.len()].copy_from_slice(name.as_bytes());
+    at += name.len();
+    buf[at..at + code.len()].copy_from_slice(code.as_bytes());
+    if let Some(first) = buf.get_mut(at).filter(|_| !code.is_empty()) {
+        *first = first.to_ascii_uppercase();
+    }
+    let key = std::str::from_utf8(&buf[..len]).ok()?;
+    obj.get(key)
 }
 
 fn is_resource(v: &Value) -> bool {

@@ -46,7 +46,11 @@ impl<'a> Node<'a> {
     /// `resourceType` (`Bundle.entry.resource` is declared as `Resource`).
     pub fn new(json: Option<&'a Json>, meta: Option<&'a Json>, ty: Option<ElementType>, model: Option<&dyn Model>) -> Self {
         let mut ty = ty;
-        if let Some(rt) = json.and_then(|j| j.get("resourceType")).and_then(Json::as_str)
+        // Only where the model cannot know the type (untyped, or declared `Resource`) does the
+        // JSON's `resourceType` decide.
+        let open = ty.is_none_or(|t| matches!(t.code, "Resource" | "DomainResource"));
+        if open
+            && let Some(rt) = json.and_then(|j| j.get("resourceType")).and_then(Json::as_str)
             && ty.is_none_or(|t| t.code != rt)
             && let Some(info) = model.and_then(|m| m.type_info(rt))
             && info.kind == Kind::Resource
