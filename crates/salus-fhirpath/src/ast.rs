@@ -149,14 +149,3 @@ funcs! {
     CheckModifiers = "checkModifiers" (1, 1), ElementDefinition = "elementDefinition" (0, 0),
     Slice = "slice" (2, 2),
 }
-
-impl Func {
-    /// Functions whose arguments are evaluated per input item (with `$this`), not once.
-    pub fn takes_lambda(self) -> bool {
-        matches!(
-            self,
-            Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::RepeatAll
-                | Func::Aggregate | Func::Sort | Func::Iif | Func::Trace | Func::DefineVariable
-        )
-    }
-}

@@ -28,6 +28,7 @@ impl Terminology for R4ValueSets {
 /// `Context` covariant: one context built up front serves resources of any lifetime.)
 pub type Tracer = dyn Fn(&str, &[Value<'_>]) + Send + Sync;
 
+#[derive(Default)]
 pub struct Context<'a> {
     pub(crate) model: Option<&'a dyn Model>,
     pub(crate) variables: HashMap<String, Collection<'a>>,
@@ -38,22 +39,6 @@ pub struct Context<'a> {
     pub(crate) now: Option<Dt>,
     pub(crate) root_resource: Option<Value<'a>>,
     pub(crate) resource: Option<Value<'a>>,
-}
-
-impl Default for Context<'_> {
-    fn default() -> Self {
-        Context {
-            model: None,
-            variables: HashMap::new(),
-            terminology: None,
-            tracer: None,
-            strict: false,
-            lenient_as: false,
-            now: None,
-            root_resource: None,
-            resource: None,
-        }
-    }
 }
 
 impl<'a> Context<'a> {

@@ -5,7 +5,31 @@
 
 use salus_fhir::{Definitions, TypeKind};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+/// FxHash (as in rustc): the model's keys are short trusted names, so a fast non-keyed hash
+/// is right; SipHash showed in the indexer's profile.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -63,8 +87,10 @@ pub trait Model: Send + Sync {
 
 /// The R4 model from `salus_fhir::definitions::r4()`.
 pub struct FhirModel {
-    types: HashMap<&'static str, TypeInfo>,
-    children: HashMap<&'static str, HashMap<&'static str, ChildDef>>,
+    types: FxMap<&'static str, TypeInfo>,
+    /// Each type with its base chain (`Age` -> `Quantity`, `Element`, `Base`).
+    ancestors: FxMap<&'static str, Vec<&'static str>>,
+    children: FxMap<&'static str, FxMap<&'static str, ChildDef>>,
 }
 
 impl FhirModel {
@@ -75,8 +101,8 @@ impl FhirModel {
     }
 
     pub fn new(defs: &'static Definitions) -> FhirModel {
-        let mut types = HashMap::new();
-        let mut children: HashMap<&'static str, HashMap<&'static str, ChildDef>> = HashMap::new();
+        let mut types: FxMap<&'static str, TypeInfo> = FxMap::default();
+        let mut children: FxMap<&'static str, FxMap<&'static str, ChildDef>> = FxMap::default();
         for t in defs.types() {
             let kind = match t.kind {
                 TypeKind::PrimitiveType => Kind::Primitive,
@@ -130,7 +156,17 @@ impl FhirModel {
                 children.entry(parent).or_default().insert(name, def);
             }
         }
-        FhirModel { types, children }
+        let mut ancestors: FxMap<&'static str, Vec<&'static str>> = FxMap::default();
+        for (&name, _) in types.iter() {
+            let mut chain = Vec::new();
+            let mut current = types.get(name).and_then(|t| t.base);
+            while let Some(b) = current.filter(|_| chain.len() < 16) {
+                chain.push(b);
+                current = types.get(b).and_then(|t| t.base);
+            }
+            ancestors.insert(name, chain);
+        }
+        FhirModel { types, ancestors, children }
     }
 }
 
@@ -141,5 +177,9 @@ impl Model for FhirModel {
 
     fn child(&self, parent: &str, name: &str) -> Option<&ChildDef> {
         self.children.get(parent)?.get(name)
+    }
+
+    fn is_subtype(&self, ty: &str, ancestor: &str) -> bool {
+        ty == ancestor || self.ancestors.get(ty).is_some_and(|chain| chain.contains(&ancestor))
     }
 }

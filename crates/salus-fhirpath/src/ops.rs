@@ -19,6 +19,42 @@ fn as_decimal(v: &Value) -> Option<Decimal> {
     }
 }
 
+/// Deep JSON equality that walks objects in order first (resources written by one writer
+/// share key order) and only looks keys up when the orders differ; pointer-equal values are
+/// equal at once. `serde_json`'s own `==` hashes every key of every object.
+pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    if std::ptr::eq(a, b) {
+        return true;
+    }
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => {
+            if x.len() != y.len() {
+                return false;
+            }
+            for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
+                if ka != kb {
+                    return x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)));
+                }
+                if !json_eq(va, vb) {
+                    return false;
+                }
+            }
+            true
+        }
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        _ => a == b,
+    }
+}
+
+fn node_json_eq(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => json_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 fn is_complex_node(v: &Value) -> bool {
     matches!(v, Value::Node(n) if !n.is_primitive() && n.to_system().is_none())
 }
@@ -29,7 +65,7 @@ pub fn item_equal(a: &Value, b: &Value) -> Option<bool> {
         && !x.is_primitive()
         && !y.is_primitive()
     {
-        return Some(x.json == y.json);
+        return Some(node_json_eq(x.json, y.json));
     }
     if is_complex_node(a) || is_complex_node(b) {
         return Some(false);
@@ -72,7 +108,7 @@ pub fn item_equivalent(a: &Value, b: &Value) -> bool {
         && !x.is_primitive()
         && !y.is_primitive()
     {
-        return x.json == y.json;
+        return node_json_eq(x.json, y.json);
     }
     if is_complex_node(a) || is_complex_node(b) {
         return false;

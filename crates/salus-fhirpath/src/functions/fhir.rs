@@ -5,7 +5,6 @@ use super::Call;
 use crate::ast::Func;
 use crate::datetime::{self, Dt, Precision};
 use crate::error::EvalResult;
-use crate::model::Kind;
 use crate::parser::spec_from_text;
 use crate::value::{Collection, Node, Value};
 use serde_json::Value as Json;
@@ -222,9 +221,4 @@ pub(super) fn call<'a>(c: &Call<'_, '_, 'a>, func: Func, input: Collection<'a>) 
         Func::ElementDefinition | Func::Slice => Ok(Vec::new()),
         _ => Err(c.err(format!("{}() is not implemented", func.name()))),
     }
-}
-
-#[allow(dead_code)]
-fn is_resource_kind(k: Kind) -> bool {
-    k == Kind::Resource
 }

@@ -9,7 +9,7 @@ mod strings;
 
 use crate::ast::{Expr, ExprKind, Func};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::{Env, Frame, collection_equal, union};
+use crate::eval::{Env, Frame, union};
 use crate::ops;
 use crate::value::{Collection, Value};
 use std::cmp::Ordering;
@@ -381,12 +381,4 @@ fn sort<'a>(c: &Call<'_, '_, 'a>, input: Collection<'a>) -> EvalResult<Collectio
         return Err(e);
     }
     Ok(keyed.into_iter().map(|(_, v)| v).collect())
-}
-
-/// `=` on whole collections, for callers outside the evaluator.
-pub fn equal(a: &[Value], b: &[Value]) -> Option<bool> {
-    if a.is_empty() || b.is_empty() {
-        return None;
-    }
-    collection_equal(a, b)
 }
