@@ -4,7 +4,8 @@
 //! assigned, `meta` stamped and the versions stored. Any error rolls the whole commit back.
 
 use crate::{Caller, Engine, EngineError, clock, compartment};
-use salus_store::{NewVersion, StoredVersion, WriteTx};
+use salus_search::{IndexTerms, Query};
+use salus_store::{NewVersion, SearchRequest, StoredVersion, WriteTx};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -20,6 +21,14 @@ pub enum Entry {
     Delete { resource_type: String, id: String, if_match: Option<String> },
     /// A JSON Patch document (RFC 6902) applied to the current version.
     Patch { resource_type: String, id: String, patch: Value, if_match: Option<String> },
+    /// Conditional update (`PUT /Type?criteria`). The criteria (a query string) are matched
+    /// inside the write transaction: no match creates the resource (with the body's id, if it
+    /// has one), one match updates that resource, several fail with `PreconditionFailed`.
+    ConditionalUpdate { resource_type: String, criteria: String, resource: Value },
+    /// Conditional delete (`DELETE /Type?criteria`): one match is deleted, several fail with
+    /// `PreconditionFailed`, none changes nothing (reported as `AlreadyDeleted` with an empty
+    /// id and version 0).
+    ConditionalDelete { resource_type: String, criteria: String },
 }
 
 /// What a committed entry did.
@@ -48,7 +57,19 @@ pub struct Committed {
 
 /// An entry after the checks that need no database: validated, hashed, with its type.
 enum Prepared {
-    Write { resource_type: String, id: Option<String>, resource: Value, hash: [u8; 32], if_match: Option<String>, create_only: bool },
+    Write {
+        resource_type: String,
+        id: Option<String>,
+        resource: Value,
+        hash: [u8; 32],
+        if_match: Option<String>,
+        create_only: bool,
+        terms: IndexTerms,
+        /// If-None-Exist: create only when nothing matches.
+        if_none_exist: Option<Query>,
+    },
+    ConditionalUpdate { resource_type: String, body_id: Option<String>, resource: Value, hash: [u8; 32], terms: IndexTerms, criteria: Query },
+    ConditionalDelete { resource_type: String, criteria: Query },
     Delete { resource_type: String, id: String, if_match: Option<String> },
     Patch { resource_type: String, id: String, patch: json_patch::Patch, if_match: Option<String> },
 }
@@ -68,24 +89,49 @@ impl Engine {
             .map(|(i, e)| self.prepare(e).map_err(at(i)))
             .collect::<Result<Vec<_>, _>>()?;
         let engine = self.clone();
-        self.store
+        let committed: Vec<Committed> = self
+            .store
             .write(move |tx| {
                 prepared.into_iter().enumerate().map(|(i, p)| engine.apply(tx, p).map_err(at(i))).collect()
             })
-            .await
+            .await?;
+        self.after_commit(&committed)?;
+        Ok(committed)
     }
 
     fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
         match entry {
             Entry::Create { resource, id, if_none_exist } => {
-                if if_none_exist.is_some() {
-                    return Err(EngineError::NotSupported(
-                        "conditional create (If-None-Exist) needs search, which this build does not have yet".into(),
+                let resource_type = self.known_type(&resource)?;
+                let if_none_exist = match if_none_exist {
+                    Some(criteria) => Some(self.criteria(&resource_type, &criteria)?),
+                    None => None,
+                };
+                let (resource, hash) = self.checked(resource)?;
+                let terms = self.index_terms(&resource);
+                Ok(Prepared::Write { resource_type, id, resource, hash, if_match: None, create_only: true, terms, if_none_exist })
+            }
+            Entry::ConditionalUpdate { resource_type, criteria, resource } => {
+                let body_type = self.known_type(&resource)?;
+                if body_type != resource_type {
+                    return Err(EngineError::bad_request(
+                        format!("the body is a {body_type} but the URL names {resource_type}"),
+                        Some("resourceType"),
                     ));
                 }
-                let resource_type = self.known_type(&resource)?;
+                let criteria = self.criteria(&resource_type, &criteria)?;
+                let body_id = salus_fhir::resource::id(&resource).map(str::to_string);
+                if let Some(id) = body_id.as_deref().filter(|id| !salus_fhir::resource::is_valid_id(id)) {
+                    return Err(invalid_id(&resource_type, id));
+                }
                 let (resource, hash) = self.checked(resource)?;
-                Ok(Prepared::Write { resource_type, id, resource, hash, if_match: None, create_only: true })
+                let terms = self.index_terms(&resource);
+                Ok(Prepared::ConditionalUpdate { resource_type, body_id, resource, hash, terms, criteria })
+            }
+            Entry::ConditionalDelete { resource_type, criteria } => {
+                self.known_type_name(&resource_type)?;
+                let criteria = self.criteria(&resource_type, &criteria)?;
+                Ok(Prepared::ConditionalDelete { resource_type, criteria })
             }
             Entry::Update { resource_type, id, resource, if_match } => {
                 let body_type = self.known_type(&resource)?;
@@ -114,7 +160,17 @@ impl Engine {
                     return Err(invalid_id(&resource_type, &id));
                 }
                 let (resource, hash) = self.checked(resource)?;
-                Ok(Prepared::Write { resource_type, id: Some(id), resource, hash, if_match, create_only: false })
+                let terms = self.index_terms(&resource);
+                Ok(Prepared::Write {
+                    resource_type,
+                    id: Some(id),
+                    resource,
+                    hash,
+                    if_match,
+                    create_only: false,
+                    terms,
+                    if_none_exist: None,
+                })
             }
             Entry::Delete { resource_type, id, if_match } => {
                 self.known_type_name(&resource_type)?;
@@ -134,6 +190,9 @@ impl Engine {
     /// update that changes nothing can be recognised.
     fn checked(&self, mut resource: Value) -> Result<(Value, [u8; 32]), EngineError> {
         self.require_valid(&resource)?;
+        if salus_fhir::resource::resource_type(&resource) == Some("SearchParameter") {
+            self.check_search_parameter(&resource)?;
+        }
         strip_server_meta(&mut resource);
         let bytes = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
         Ok((resource, Sha256::digest(&bytes).into()))
@@ -141,7 +200,14 @@ impl Engine {
 
     fn apply(&self, tx: &mut dyn WriteTx, entry: Prepared) -> Result<Committed, EngineError> {
         match entry {
-            Prepared::Write { resource_type, id, resource, hash, if_match, create_only } => {
+            Prepared::Write { resource_type, id, resource, hash, if_match, create_only, terms, if_none_exist } => {
+                if let Some(criteria) = if_none_exist {
+                    match matching(tx, criteria)?.as_slice() {
+                        [] => {}
+                        [existing] => return Ok(committed(Effect::Unchanged, existing)),
+                        several => return Err(several_match("If-None-Exist", &resource_type, several.len())),
+                    }
+                }
                 let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 let current = tx.current(&resource_type, &id)?;
                 if create_only && current.is_some() {
@@ -151,8 +217,47 @@ impl Engine {
                     ));
                 }
                 check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
-                self.write_version(tx, resource_type, id, resource, hash, current.as_ref())
+                self.write_version(tx, resource_type, id, resource, hash, terms, current.as_ref())
             }
+            Prepared::ConditionalUpdate { resource_type, body_id, resource, hash, terms, criteria } => {
+                let id = match matching(tx, criteria)?.as_slice() {
+                    [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    [found] => match body_id {
+                        Some(body_id) if body_id != found.id => {
+                            return Err(EngineError::bad_request(
+                                format!(
+                                    "the criteria match {resource_type}/{} but the body has id `{body_id}`: they must be the same",
+                                    found.id
+                                ),
+                                Some(&format!("{resource_type}.id")),
+                            ));
+                        }
+                        _ => found.id.clone(),
+                    },
+                    several => return Err(several_match("the conditional update", &resource_type, several.len())),
+                };
+                let current = tx.current(&resource_type, &id)?;
+                let mut resource = resource;
+                if let Some(obj) = resource.as_object_mut() {
+                    obj.insert("id".into(), Value::String(id.clone()));
+                }
+                self.write_version(tx, resource_type, id, resource, hash, terms, current.as_ref())
+            }
+            Prepared::ConditionalDelete { resource_type, criteria } => match matching(tx, criteria)?.as_slice() {
+                [] => Ok(Committed {
+                    effect: Effect::AlreadyDeleted,
+                    resource_type,
+                    id: String::new(),
+                    version: 0,
+                    last_updated_ms: clock::now_ms(),
+                    body: None,
+                }),
+                [found] => {
+                    let id = found.id.clone();
+                    self.apply(tx, Prepared::Delete { resource_type, id, if_match: None })
+                }
+                several => Err(several_match("the conditional delete", &resource_type, several.len())),
+            },
             Prepared::Delete { resource_type, id, if_match } => {
                 let current = tx.current(&resource_type, &id)?;
                 check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
@@ -171,6 +276,7 @@ impl Engine {
                     deleted: true,
                     body: None,
                     sha256: None,
+                    terms: IndexTerms::default(),
                 };
                 tx.put(&version)?;
                 Ok(from_new(Effect::Deleted, version))
@@ -193,7 +299,8 @@ impl Engine {
                     ));
                 }
                 let (resource, hash) = self.checked(resource)?;
-                self.write_version(tx, resource_type, id, resource, hash, Some(&current))
+                let terms = self.index_terms(&resource);
+                self.write_version(tx, resource_type, id, resource, hash, terms, Some(&current))
             }
         }
     }
@@ -205,6 +312,7 @@ impl Engine {
         id: String,
         mut resource: Value,
         hash: [u8; 32],
+        terms: IndexTerms,
         current: Option<&StoredVersion>,
     ) -> Result<Committed, EngineError> {
         if let Some(current) = current.filter(|c| !c.deleted)
@@ -216,7 +324,7 @@ impl Engine {
         stamp_meta(&mut resource, &id, version, last_updated_ms);
         let body = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
         let new = NewVersion {
-            patient_key: compartment::patient_key(&resource_type, &id, &resource),
+            patient_key: compartment::patient_key(&resource_type, &id, &terms),
             resource_type,
             id,
             version,
@@ -224,6 +332,7 @@ impl Engine {
             deleted: false,
             body: Some(body),
             sha256: Some(hash),
+            terms,
         };
         tx.put(&new)?;
         let effect = if current.is_some_and(|c| !c.deleted) { Effect::Updated } else { Effect::Created };
@@ -247,6 +356,20 @@ impl Engine {
             Err(EngineError::UnknownResourceType(resource_type.to_string()))
         }
     }
+}
+
+/// The current resources a conditional interaction's criteria match (two at most: enough to
+/// tell none, one and several apart).
+fn matching(tx: &mut dyn WriteTx, criteria: Query) -> Result<Vec<StoredVersion>, EngineError> {
+    let hits = tx.search(&SearchRequest { query: criteria, after: None, limit: 2 })?;
+    Ok(hits.into_iter().map(|h| h.version).collect())
+}
+
+fn several_match(what: &str, resource_type: &str, n: usize) -> EngineError {
+    let n = if n > 1 { "several".to_string() } else { n.to_string() };
+    EngineError::PreconditionFailed(format!(
+        "{what} matches {n} {resource_type} resources: make the criteria more selective"
+    ))
 }
 
 fn invalid_id(resource_type: &str, id: &str) -> EngineError {

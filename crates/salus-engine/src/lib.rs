@@ -12,12 +12,16 @@ mod commit;
 mod compartment;
 mod error;
 mod read;
+mod search;
+mod summary;
 pub mod validation;
 
 pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
 pub use read::HistoryPage;
+pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchRequest, SearchResult};
+pub use salus_search::query::Summary;
 pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};
 pub use validation::{MinimalValidator, ResourceValidator, ValidationReport};
 
@@ -29,11 +33,12 @@ use std::sync::Arc;
 pub struct Engine {
     store: Store,
     validator: Arc<dyn ResourceValidator>,
+    search_state: search::SearchState,
 }
 
 impl Engine {
     pub fn new(store: Store, validator: Arc<dyn ResourceValidator>) -> Self {
-        Engine { store, validator }
+        Engine { store, validator, search_state: search::SearchState::new() }
     }
 
     /// Access decisions. Until users and SMART scopes exist (the identity issue), the only

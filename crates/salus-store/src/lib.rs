@@ -8,9 +8,12 @@
 //! [`Store`] facade moves that work off the async executor, so the engine's calls are plain
 //! `async fn`s and a slow disk never stalls request handling.
 
+mod search_sql;
+mod search_types;
 pub mod sqlite;
 mod types;
 
+pub use search_types::*;
 pub use types::*;
 
 use std::sync::Arc;
@@ -39,6 +42,14 @@ pub trait ReadTx {
     /// Versions newest first, as the `_history` interaction lists them.
     fn history(&mut self, query: &HistoryQuery) -> Result<Vec<StoredVersion>, StoreError>;
     fn history_count(&mut self, query: &HistoryQuery) -> Result<u64, StoreError>;
+    /// A page of current, non-deleted resources matching a search, in its sort order.
+    fn search(&mut self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError>;
+    /// How many resources match a search (all pages).
+    fn search_count(&mut self, query: &Query) -> Result<u64, StoreError>;
+    /// `_include` (`reverse = false`: what `from` refers to) and `_revinclude` (`reverse =
+    /// true`: what refers to `from`), current and not deleted.
+    fn included(&mut self, from: &[(String, String)], include: &Include, reverse: bool)
+    -> Result<Vec<StoredVersion>, StoreError>;
 }
 
 /// Operations available inside a write transaction; reads see the transaction's own writes.

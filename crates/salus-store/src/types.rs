@@ -30,6 +30,9 @@ pub struct NewVersion {
     pub deleted: bool,
     pub body: Option<Vec<u8>>,
     pub sha256: Option<[u8; 32]>,
+    /// The search index rows of this version; they replace the previous version's (a deletion
+    /// passes none).
+    pub terms: salus_search::IndexTerms,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,10 @@
 use rusqlite::Connection;
 
 /// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_resources", include_str!("migrations/0001_resources.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_resources", include_str!("migrations/0001_resources.sql")),
+    ("0002_search_index", include_str!("migrations/0002_search_index.sql")),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
     let applied: i64 = conn

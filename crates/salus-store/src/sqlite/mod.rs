@@ -7,9 +7,14 @@
 //! snapshot while writers proceed. `synchronous = FULL`: an acknowledged write survives a power
 //! cut, which the patient-data rule demands over the small speed gain of `NORMAL`.
 
+mod index;
 mod migrations;
+mod search;
 
-use crate::{Backend, HistoryQuery, HistoryScope, NewVersion, ReadTx, StoreError, StoredVersion, WriteTx};
+use crate::{
+    Backend, HistoryQuery, HistoryScope, Include, NewVersion, Query, ReadTx, SearchHit, SearchRequest, StoreError,
+    StoredVersion, WriteTx,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -161,6 +166,23 @@ impl ReadTx for SqliteTx<'_> {
         let n: i64 = stmt.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)).map_err(db)?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
+        self.run_search(request)
+    }
+
+    fn search_count(&mut self, query: &Query) -> Result<u64, StoreError> {
+        self.run_count(query)
+    }
+
+    fn included(
+        &mut self,
+        from: &[(String, String)],
+        include: &Include,
+        reverse: bool,
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        self.run_included(from, include, reverse)
+    }
 }
 
 /// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
@@ -229,6 +251,13 @@ impl WriteTx for SqliteTx<'_> {
                 v.body,
             ])
             .map_err(db)?;
+        // A first version has no earlier rows to replace (the common case of a bulk import).
+        if v.version > 1 {
+            self.clear_index(&v.resource_type, &v.id)?;
+        }
+        if !v.deleted {
+            self.write_index(&v.resource_type, &v.id, &v.terms)?;
+        }
         Ok(())
     }
 }

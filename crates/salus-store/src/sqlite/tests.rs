@@ -11,6 +11,7 @@ fn new_version(id: &str, version: u64, ms: i64, body: &str) -> NewVersion {
         deleted: false,
         body: Some(body.as_bytes().to_vec()),
         sha256: None,
+        terms: Default::default(),
     }
 }
 
@@ -114,5 +115,5 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
 }
 
 fn migrations_len() -> usize {
-    1
+    2
 }

@@ -1,0 +1,435 @@
+//! The one search query builder: a resolved `salus_search::Query` becomes SQL text and its
+//! arguments. Every condition compiles to a set of ids of one type (`SELECT id FROM ...`),
+//! placed in `r.id IN (...)`, so each is served by the index that leads with
+//! `(type, param, value)`, and chains, `_has` and compartments nest the same sets. Dialects
+//! differ only in placeholders today (`?N` for SQLite, `$N` for PostgreSQL).
+
+use crate::search_types::{SearchPosition, SearchRequest, SortValue};
+use salus_search::ParamType;
+use salus_search::query::*;
+use salus_search::text::{fold, prefix_upper_bound};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    #[allow(dead_code)] // the PostgreSQL backend will use it
+    Postgres,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+pub struct Builder {
+    dialect: Dialect,
+    args: Vec<Arg>,
+}
+
+const LIVE: &str = "current = 1 AND deleted = 0";
+const TEXT_LOW: &str = "''";
+const INT_LOW: i64 = i64::MIN;
+const REAL_LOW: &str = "-1e308";
+
+impl Builder {
+    pub fn new(dialect: Dialect) -> Self {
+        Builder { dialect, args: Vec::new() }
+    }
+
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.args.len()),
+            Dialect::Postgres => format!("${}", self.args.len()),
+        }
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        self.arg(Arg::Text(s.to_string()))
+    }
+
+    fn int(&mut self, i: i64) -> String {
+        self.arg(Arg::Int(i))
+    }
+
+    fn real(&mut self, f: f64) -> String {
+        self.arg(Arg::Real(f))
+    }
+
+    /// A page of hits: the matching rows of every searched type, in sort order, after the
+    /// position, at most `limit`.
+    pub fn page(mut self, request: &SearchRequest) -> Sql {
+        let q = &request.query;
+        let union = self.union(q, true);
+        let keys: Vec<String> = (0..q.sort.len()).map(|i| format!("k{i}")).collect();
+        let mut order: Vec<String> =
+            q.sort.iter().zip(&keys).map(|(s, k)| format!("{k}{}", if s.descending { " DESC" } else { "" })).collect();
+        order.push("type".into());
+        order.push("id".into());
+        let filter = match &request.after {
+            Some(after) => format!(" WHERE {}", self.after(q, after)),
+            None => String::new(),
+        };
+        let limit = self.int(i64::try_from(request.limit).unwrap_or(i64::MAX));
+        let text = format!("SELECT * FROM ({union}) AS m{filter} ORDER BY {} LIMIT {limit}", order.join(", "));
+        Sql { text, args: self.args }
+    }
+
+    pub fn count(mut self, q: &Query) -> Sql {
+        let union = self.union(q, false);
+        Sql { text: format!("SELECT count(*) FROM ({union}) AS m"), args: self.args }
+    }
+
+    /// One SELECT per searched type, joined by UNION ALL. A type that a condition cannot
+    /// apply to matches nothing and is left out.
+    fn union(&mut self, q: &Query, with_keys: bool) -> String {
+        let mut selects = Vec::new();
+        for t in &q.types {
+            let mut sets = Vec::new();
+            let mut applies = true;
+            for c in &q.conditions {
+                match c.for_type(t) {
+                    Some(Condition::Nothing) | None => applies = false,
+                    Some(cond) => sets.push(cond),
+                }
+            }
+            if !applies {
+                continue;
+            }
+            let ty = self.text(t);
+            let mut clauses = vec![format!("r.type = {ty}"), "r.current = 1".into(), "r.deleted = 0".into()];
+            for cond in sets {
+                let set = self.set(t, cond);
+                clauses.push(format!("r.id IN ({set})"));
+            }
+            let keys = if with_keys {
+                q.sort.iter().enumerate().map(|(i, s)| format!(", {} AS k{i}", self.sort_key(s))).collect::<String>()
+            } else {
+                String::new()
+            };
+            let cols = if with_keys { "r.seq, r.type, r.id, r.version, r.last_updated, r.deleted, r.body, r.sha256" } else { "r.id" };
+            selects.push(format!("SELECT {cols}{keys} FROM resources r WHERE {}", clauses.join(" AND ")));
+        }
+        if selects.is_empty() {
+            let keys: String = (0..q.sort.len()).map(|i| format!(", NULL AS k{i}")).collect();
+            let cols = if with_keys { "NULL AS seq, NULL AS type, NULL AS id, NULL AS version, NULL AS last_updated, NULL AS deleted, NULL AS body, NULL AS sha256" } else { "NULL AS id" };
+            return format!("SELECT {cols}{keys} FROM resources WHERE 0");
+        }
+        selects.join(" UNION ALL ")
+    }
+
+    fn sort_key(&mut self, s: &SortKey) -> String {
+        let agg = if s.descending { "max" } else { "min" };
+        match &s.by {
+            SortBy::Id => "r.id".into(),
+            SortBy::LastUpdated => "r.last_updated".into(),
+            SortBy::Param { table, param } => {
+                let (tbl, col, low) = match table {
+                    ParamType::String => ("idx_string", "norm", TEXT_LOW.to_string()),
+                    ParamType::Token => ("idx_token", "code", TEXT_LOW.to_string()),
+                    ParamType::Date => ("idx_date", if s.descending { "high" } else { "low" }, INT_LOW.to_string()),
+                    ParamType::Number => ("idx_number", "value", REAL_LOW.to_string()),
+                    ParamType::Quantity => ("idx_quantity", "value", REAL_LOW.to_string()),
+                    ParamType::Reference => ("idx_reference", "coalesce(target_type || '/' || target_id, url)", TEXT_LOW.to_string()),
+                    _ => ("idx_uri", "value", TEXT_LOW.to_string()),
+                };
+                let p = self.text(param);
+                format!("coalesce((SELECT {agg}({col}) FROM {tbl} x WHERE x.type = r.type AND x.id = r.id AND x.param = {p}), {low})")
+            }
+        }
+    }
+
+    /// Rows strictly after `after` in the sort order (keys, then type, then id).
+    fn after(&mut self, q: &Query, after: &SearchPosition) -> String {
+        let mut cols: Vec<(String, bool)> =
+            q.sort.iter().enumerate().map(|(i, s)| (format!("k{i}"), s.descending)).collect();
+        cols.push(("type".into(), false));
+        cols.push(("id".into(), false));
+        let mut values: Vec<Arg> = after
+            .keys
+            .iter()
+            .map(|k| match k {
+                SortValue::Int(i) => Arg::Int(*i),
+                SortValue::Real(f) => Arg::Real(*f),
+                SortValue::Text(s) => Arg::Text(s.clone()),
+            })
+            .collect();
+        values.resize(q.sort.len(), Arg::Text(String::new()));
+        values.push(Arg::Text(after.resource_type.clone()));
+        values.push(Arg::Text(after.id.clone()));
+        let mut ors = Vec::new();
+        for i in 0..cols.len() {
+            let mut ands = Vec::new();
+            for j in 0..i {
+                let v = self.arg(values[j].clone());
+                ands.push(format!("{} = {v}", cols[j].0));
+            }
+            let v = self.arg(values[i].clone());
+            ands.push(format!("{} {} {v}", cols[i].0, if cols[i].1 { "<" } else { ">" }));
+            ors.push(format!("({})", ands.join(" AND ")));
+        }
+        format!("({})", ors.join(" OR "))
+    }
+
+    /// The ids of resources of type `t` that satisfy `c`.
+    fn set(&mut self, t: &str, c: &Condition) -> String {
+        match c {
+            Condition::Match { table, param, any_of } => {
+                let ty = self.text(t);
+                let p = self.text(param);
+                let preds: Vec<String> = any_of.iter().map(|pr| self.predicate(*table, pr)).collect();
+                let preds = if preds.is_empty() { "0".to_string() } else { preds.join(" OR ") };
+                format!("SELECT id FROM {} WHERE type = {ty} AND param = {p} AND ({preds})", table_name(*table))
+            }
+            Condition::Missing { table, param, missing } => {
+                let ty = self.text(t);
+                let p = self.text(param);
+                let rows = format!("SELECT id FROM {} WHERE type = {ty} AND param = {p}", table_name(*table));
+                if *missing {
+                    let ty = self.text(t);
+                    format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id NOT IN ({rows})")
+                } else {
+                    rows
+                }
+            }
+            Condition::Not(inner) => {
+                let ty = self.text(t);
+                let inner = self.set(t, inner);
+                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id NOT IN ({inner})")
+            }
+            Condition::Ids(ids) => {
+                let ty = self.text(t);
+                let list: Vec<String> = ids.iter().map(|i| self.text(i)).collect();
+                let list = if list.is_empty() { "NULL".to_string() } else { list.join(", ") };
+                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id IN ({list})")
+            }
+            Condition::LastUpdated(preds) => {
+                let ty = self.text(t);
+                let preds: Vec<String> = preds.iter().map(|d| self.date(d, "last_updated", "last_updated")).collect();
+                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND ({})", preds.join(" OR "))
+            }
+            Condition::Chain { param, targets } => {
+                let ty = self.text(t);
+                let p = self.text(param);
+                let mut ors = Vec::new();
+                for (target, inner) in targets {
+                    let tt = self.text(target);
+                    let set = self.set(target, inner);
+                    ors.push(format!("(target_type = {tt} AND target_id IN ({set}))"));
+                }
+                format!("SELECT id FROM idx_reference WHERE type = {ty} AND param = {p} AND ({})", ors.join(" OR "))
+            }
+            Condition::Has { source_type, param, inner } => {
+                let st = self.text(source_type);
+                let p = self.text(param);
+                let tt = self.text(t);
+                let set = self.set(source_type, inner);
+                format!(
+                    "SELECT target_id FROM idx_reference WHERE type = {st} AND param = {p} AND target_type = {tt} AND id IN ({set})"
+                )
+            }
+            Condition::AnyOf(cs) => {
+                let sets: Vec<String> = cs.iter().map(|c| self.set(t, c)).collect();
+                if sets.is_empty() { "SELECT NULL WHERE 0".into() } else { sets.join(" UNION ") }
+            }
+            Condition::Nothing => "SELECT NULL WHERE 0".into(),
+        }
+    }
+
+    fn predicate(&mut self, table: ParamType, p: &Predicate) -> String {
+        match (table, p) {
+            (_, Predicate::String { mode, value }) => self.string(mode, value, "norm", "exact"),
+            (ParamType::Token, Predicate::Token { system, code }) => self.token(system, code.as_deref(), "system", "code"),
+            (_, Predicate::TokenText(v)) => {
+                let (lo, hi) = (self.text(v), self.text(&prefix_upper_bound(v)));
+                format!("(text >= {lo} AND text < {hi})")
+            }
+            (_, Predicate::TokenIn(pairs)) => {
+                let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+                for (s, c) in pairs {
+                    by_system.entry(s).or_default().push(c);
+                }
+                let ors: Vec<String> = by_system
+                    .into_iter()
+                    .map(|(s, codes)| {
+                        let codes: Vec<String> = codes.into_iter().map(|c| self.text(c)).collect();
+                        let s = self.text(s);
+                        format!("(system = {s} AND code IN ({}))", codes.join(", "))
+                    })
+                    .collect();
+                if ors.is_empty() { "0".into() } else { format!("({})", ors.join(" OR ")) }
+            }
+            (_, Predicate::Date(d)) => self.date(d, "low", "high"),
+            (ParamType::Number, Predicate::Number(n)) => self.number(n, "value"),
+            (ParamType::Quantity, Predicate::Quantity(q)) => self.quantity(q, "value", "system", "code", "canon_value", "canon_code"),
+            (_, Predicate::Reference { types, id }) => {
+                let id = self.text(id);
+                if types.is_empty() {
+                    format!("(target_id = {id} AND target_type IS NOT NULL)")
+                } else {
+                    let ts: Vec<String> = types.iter().map(|t| self.text(t)).collect();
+                    format!("(target_id = {id} AND target_type IN ({}))", ts.join(", "))
+                }
+            }
+            (_, Predicate::ReferenceUrl { url, version }) => {
+                let u = self.text(url);
+                match version {
+                    Some(v) => {
+                        let v = self.text(v);
+                        format!("(url = {u} AND version = {v})")
+                    }
+                    None => format!("url = {u}"),
+                }
+            }
+            (_, Predicate::Uri { mode, value }) => match mode {
+                UriMode::Exact => format!("value = {}", self.text(value)),
+                UriMode::Below => {
+                    let (lo, hi) = (self.text(value), self.text(&prefix_upper_bound(value)));
+                    format!("(value >= {lo} AND value < {hi})")
+                }
+                UriMode::Above(parents) => {
+                    let list: Vec<String> = parents.iter().map(|p| self.text(p)).collect();
+                    format!("value IN ({})", list.join(", "))
+                }
+            },
+            (ParamType::Composite, Predicate::Composite { first, second }) => {
+                let a = match first.as_ref() {
+                    Predicate::Token { system, code } => self.token(system, code.as_deref(), "system1", "code1"),
+                    _ => "0".into(),
+                };
+                let b = match second.as_ref() {
+                    Predicate::Token { system, code } => self.token(system, code.as_deref(), "system2", "code2"),
+                    Predicate::String { mode, value } => self.string(mode, value, "text2", "text2"),
+                    Predicate::Date(d) => self.date(d, "low2", "high2"),
+                    Predicate::Number(n) => self.number(n, "num2"),
+                    Predicate::Quantity(q) => self.quantity(q, "num2", "system2", "code2", "canon2", "canon_code2"),
+                    _ => "0".into(),
+                };
+                format!("({a} AND {b})")
+            }
+            _ => "0".into(),
+        }
+    }
+
+    fn string(&mut self, mode: &StringMode, value: &str, norm: &str, exact: &str) -> String {
+        match mode {
+            StringMode::Prefix => {
+                let (lo, hi) = (self.text(value), self.text(&prefix_upper_bound(value)));
+                format!("({norm} >= {lo} AND {norm} < {hi})")
+            }
+            StringMode::Exact if norm == exact => format!("{exact} = {}", self.text(&fold(value))),
+            StringMode::Exact => {
+                let n = self.text(&fold(value));
+                let e = self.text(value);
+                format!("({norm} = {n} AND {exact} = {e})")
+            }
+            StringMode::Contains => format!("instr({norm}, {}) > 0", self.text(value)),
+        }
+    }
+
+    fn token(&mut self, system: &SystemMatch, code: Option<&str>, sys_col: &str, code_col: &str) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = code {
+            parts.push(format!("{code_col} = {}", self.text(c)));
+        }
+        match system {
+            SystemMatch::Any => {}
+            SystemMatch::Absent => parts.push(format!("{sys_col} IS NULL")),
+            SystemMatch::Is(s) => parts.push(format!("{sys_col} = {}", self.text(s))),
+        }
+        if code.is_none() {
+            parts.push(format!("{code_col} IS NOT NULL"));
+        }
+        format!("({})", parts.join(" AND "))
+    }
+
+    fn date(&mut self, d: &DatePredicate, lo: &str, hi: &str) -> String {
+        let (qlo, qhi) = (d.range.low, d.range.high);
+        let eq = |b: &mut Self| {
+            let (a, z) = (b.int(qlo), b.int(qhi));
+            format!("({lo} >= {a} AND {hi} <= {z})")
+        };
+        match d.prefix {
+            Prefix::Eq => eq(self),
+            Prefix::Ne => format!("NOT {}", eq(self)),
+            Prefix::Gt => format!("{hi} > {}", self.int(qhi)),
+            Prefix::Lt => format!("{lo} < {}", self.int(qlo)),
+            Prefix::Ge => {
+                let z = self.int(qhi);
+                format!("({hi} > {z} OR {})", eq(self))
+            }
+            Prefix::Le => {
+                let a = self.int(qlo);
+                format!("({lo} < {a} OR {})", eq(self))
+            }
+            Prefix::Sa => format!("{lo} > {}", self.int(qhi)),
+            Prefix::Eb => format!("{hi} < {}", self.int(qlo)),
+            Prefix::Ap => {
+                let (a, z) = (self.int(d.approx.low), self.int(d.approx.high));
+                format!("({lo} <= {z} AND {hi} >= {a})")
+            }
+        }
+    }
+
+    fn number(&mut self, n: &NumberPredicate, col: &str) -> String {
+        match n.prefix {
+            Prefix::Eq => {
+                let (a, z) = (self.real(n.low), self.real(n.high));
+                format!("({col} >= {a} AND {col} < {z})")
+            }
+            Prefix::Ne => {
+                let (a, z) = (self.real(n.low), self.real(n.high));
+                format!("({col} < {a} OR {col} >= {z})")
+            }
+            Prefix::Gt | Prefix::Sa => format!("{col} > {}", self.real(n.value)),
+            Prefix::Lt | Prefix::Eb => format!("{col} < {}", self.real(n.value)),
+            Prefix::Ge => format!("{col} >= {}", self.real(n.value)),
+            Prefix::Le => format!("{col} <= {}", self.real(n.value)),
+            Prefix::Ap => {
+                let w = n.value.abs() * 0.1;
+                let (a, z) = (self.real(n.value - w), self.real(n.value + w));
+                format!("({col} >= {a} AND {col} <= {z})")
+            }
+        }
+    }
+
+    fn quantity(&mut self, q: &QuantityPredicate, value: &str, system: &str, code: &str, canon: &str, canon_code: &str) -> String {
+        let mut plain = vec![self.number(&q.number, value)];
+        if let Some(s) = &q.system {
+            plain.push(format!("{system} = {}", self.text(s)));
+        }
+        if let Some(c) = &q.code {
+            plain.push(format!("{code} = {}", self.text(c)));
+        }
+        let plain = format!("({})", plain.join(" AND "));
+        match &q.canonical {
+            Some((n, unit)) => {
+                let u = self.text(unit);
+                let cmp = self.number(n, canon);
+                format!("(({canon_code} = {u} AND {cmp}) OR ({canon_code} IS NULL AND {plain}))")
+            }
+            None => plain,
+        }
+    }
+}
+
+pub fn table_name(t: ParamType) -> &'static str {
+    match t {
+        ParamType::String => "idx_string",
+        ParamType::Token => "idx_token",
+        ParamType::Date => "idx_date",
+        ParamType::Number => "idx_number",
+        ParamType::Quantity => "idx_quantity",
+        ParamType::Reference => "idx_reference",
+        ParamType::Uri => "idx_uri",
+        ParamType::Composite => "idx_composite",
+        ParamType::Special => "idx_uri",
+    }
+}
