@@ -398,7 +398,7 @@ pub fn add(dt: &Dt, amount: i64, unit: TimeUnit, is_time: bool) -> Option<Dt> {
                 return None;
             }
             let months = if unit == TimeUnit::Year { amount.checked_mul(12)? } else { amount };
-            let total = out.year as i64 * 12 + (out.month as i64 - 1) + months;
+            let total = (out.year as i64 * 12 + (out.month as i64 - 1)).checked_add(months)?;
             out.year = i32::try_from(total.div_euclid(12)).ok()?;
             out.month = (total.rem_euclid(12) + 1) as u8;
             out.day = out.day.min(days_in_month(out.year, out.month));

@@ -103,7 +103,10 @@ impl<'c, 'a> Env<'c, 'a> {
                 let v = self.eval(inner, focus, f)?;
                 let Some(item) = self.singleton(&v, e.pos)? else { return Ok(Vec::new()) };
                 let negated = match item.system().as_ref() {
-                    Value::Integer(i) => Value::Integer(-i),
+                    Value::Integer(i) => match i.checked_neg() {
+                        Some(n) => Value::Integer(n),
+                        None => return Ok(Vec::new()),
+                    },
                     // -0.0 is 0.0
                     Value::Decimal(d) if d.is_zero() => Value::Decimal(d.abs()),
                     Value::Decimal(d) => Value::Decimal(-d),

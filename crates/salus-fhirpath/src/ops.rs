@@ -176,7 +176,7 @@ fn date_add(dt: &Dt, q: &Quantity, subtract: bool, is_time: bool, pos: usize) ->
         EvalError::new(pos, format!("cannot add '{}' to a date/time (use a calendar duration)", q.unit))
     })?;
     let amount = q.value.trunc().to_i64().ok_or_else(|| EvalError::new(pos, "duration out of range"))?;
-    let amount = if subtract { -amount } else { amount };
+    let amount = if subtract { amount.checked_neg().ok_or_else(|| EvalError::new(pos, "duration out of range"))? } else { amount };
     Ok(datetime::add(dt, amount, unit, is_time))
 }
 

@@ -13,6 +13,7 @@ const PIECES: &[&str] = &[
     "@T10:00", "5 'mg'", "3 days", "{}", "$this", "$index", "$total", "%resource", "%ucum", ",",
     "substring", "toDecimal()", "lowBoundary(", "power(", "sort(", "`a`", "matches('(')", "ofType(",
     "Quantity", "FHIR.string", "System.Integer", "resolve()", "extension(", "trace('t')",
+    "9223372036854775807", "months", "'ms'", "highBoundary()", "toQuantity(", "join(", "split(",
 ];
 
 fn resource() -> serde_json::Value {
@@ -91,4 +92,26 @@ fn the_deepest_accepted_trees_evaluate_within_a_test_thread_stack() {
     }
     let nested = format!("{}1{}", "(".repeat(63), ")".repeat(63));
     assert!(Expression::parse(&nested).is_ok());
+}
+
+#[test]
+fn full_precision_decimals_have_no_boundary_but_do_not_panic() {
+    let r = resource();
+    for src in ["(1/3).lowBoundary()", "(1/3).highBoundary(2)", "(2/3).precision()", "(1/3).round(30)"] {
+        let _ = Expression::parse(src).unwrap().evaluate(&r, &Context::r4());
+    }
+}
+
+#[test]
+fn integer_and_calendar_overflow_is_empty_or_an_error() {
+    let r = resource();
+    for src in [
+        "-(-9223372036854775807 - 1)",
+        "@2020-01-01 + 9223372036854775807 months",
+        "@2020-01-01 - 9223372036854775807 years",
+        "@2020-01-01T10:00 + 9223372036854775807 'ms'",
+        "@T10:00 + 9223372036854775807 hours",
+    ] {
+        let _ = Expression::parse(src).unwrap().evaluate(&r, &Context::r4());
+    }
 }

@@ -131,7 +131,8 @@ fn convert<'a>(c: &Call<'_, '_, 'a>, func: Func, v: &Value<'a>) -> EvalResult<Op
 /// on the side nearer zero, rounded half away from zero on the far side). A zero result keeps
 /// the sign of the boundary (`(-0.0034).lowBoundary(1)` is `-0.0`).
 fn decimal_boundary(d: Decimal, digits: u32, high: bool) -> Option<Decimal> {
-    let half = Decimal::new(5, d.scale() + 1);
+    // a value already at 28 decimals has no room for the half digit: no boundary
+    let half = Decimal::try_new(5, d.scale() + 1).ok()?;
     let b = if high { d.checked_add(half)? } else { d.checked_sub(half)? };
     let toward_zero = if high { b.is_sign_negative() } else { b.is_sign_positive() };
     let mut r = if toward_zero {
