@@ -1,0 +1,288 @@
+//! Search through the engine on a real SQLite file: every parameter type, modifiers, chains,
+//! `_has`, includes, paging while data changes, conditional interactions, and garbage queries.
+
+use salus_engine::{Caller, Effect, Engine, EngineError, Entry, MinimalValidator, SearchRequest, SearchResult};
+use salus_store::{Store, sqlite::SqliteStore};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::new(SqliteStore::open(dir.path()).expect("open store"));
+    (dir, Engine::new(store, Arc::new(MinimalValidator)))
+}
+
+async fn put(engine: &Engine, resource: Value) {
+    let id = resource["id"].as_str().expect("id").to_string();
+    let entry = Entry::Create { resource, id: Some(id), if_none_exist: None };
+    engine.commit(&Caller::system(), vec![entry]).await.expect("create");
+}
+
+async fn search(engine: &Engine, ty: &str, query: &str) -> Result<SearchResult, EngineError> {
+    let params = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').map_or((p.to_string(), String::new()), |(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let ty = (!ty.is_empty()).then(|| ty.to_string());
+    engine.search(&Caller::system(), SearchRequest { resource_type: ty, params, ..Default::default() }).await
+}
+
+async fn ids(engine: &Engine, ty: &str, query: &str) -> Vec<String> {
+    let r = search(engine, ty, query).await.unwrap_or_else(|e| panic!("{ty}?{query}: {e}"));
+    let mut ids: Vec<String> = r.matches.iter().map(|v| v.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+async fn fixture() -> (tempfile::TempDir, Engine) {
+    let (d, e) = engine();
+    put(&e, json!({"resourceType": "Organization", "id": "org1", "name": "Acme Health"})).await;
+    put(&e, json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Müller", "given": ["Zoë"]}], "gender": "female",
+        "birthDate": "1980-05-12", "identifier": [{"system": "urn:mrn", "value": "A1",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}}],
+        "managingOrganization": {"reference": "Organization/org1"}, "active": true})).await;
+    put(&e, json!({"resourceType": "Patient", "id": "p2", "name": [{"family": "Smith", "given": ["John"]}], "gender": "male",
+        "birthDate": "1975", "identifier": [{"system": "urn:mrn", "value": "B2"}]})).await;
+    put(&e, json!({"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+        "effectiveDateTime": "2020-03-04T10:00:00Z",
+        "valueQuantity": {"value": 5400, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}})).await;
+    put(&e, json!({"resourceType": "Observation", "id": "o2", "status": "preliminary", "subject": {"reference": "Patient/p2"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "effectiveDateTime": "2021-01-01", "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})).await;
+    put(&e, json!({"resourceType": "Provenance", "id": "prov1", "target": [{"reference": "Observation/o1"}],
+        "recorded": "2020-03-04T10:00:00Z", "agent": [{"who": {"reference": "Organization/org1"}}]})).await;
+    (d, e)
+}
+
+#[tokio::test]
+async fn strings_match_by_folded_prefix_exact_and_contains() {
+    let (_d, e) = fixture().await;
+    assert_eq!(ids(&e, "Patient", "name=mul").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "name=ZOE").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "family:exact=Müller").await, ["p1"]);
+    assert!(ids(&e, "Patient", "family:exact=muller").await.is_empty());
+    assert_eq!(ids(&e, "Patient", "name:contains=mit").await, ["p2"]);
+}
+
+#[tokio::test]
+async fn tokens_match_system_code_text_not_and_of_type() {
+    let (_d, e) = fixture().await;
+    assert_eq!(ids(&e, "Observation", "code=http://loinc.org|29463-7").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "code=29463-7,8867-4").await, ["o1", "o2"]);
+    assert!(ids(&e, "Observation", "code=|29463-7").await.is_empty());
+    assert_eq!(ids(&e, "Observation", "code=http://loinc.org|").await, ["o1", "o2"]);
+    assert_eq!(ids(&e, "Observation", "code:text=heart").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "status:not=final").await, ["o2"]);
+    assert_eq!(ids(&e, "Patient", "identifier=urn:mrn|A1").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|A1").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "active=true").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender").await.len(), 0,
+        "gender is a code without a system, so a (system, code) value set does not match it");
+    assert_eq!(ids(&e, "Patient", "active:missing=true").await, ["p2"]);
+}
+
+#[tokio::test]
+async fn dates_respect_precision_and_prefixes() {
+    let (_d, e) = fixture().await;
+    assert_eq!(ids(&e, "Patient", "birthdate=1980").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "birthdate=1975").await, ["p2"]);
+    assert!(ids(&e, "Patient", "birthdate=1975-06").await.is_empty(), "1975 is not within June 1975");
+    assert_eq!(ids(&e, "Patient", "birthdate=lt1980").await, ["p2"]);
+    assert_eq!(ids(&e, "Patient", "birthdate=ge1980-05-12").await, ["p1"]);
+    assert_eq!(ids(&e, "Observation", "date=gt2020-03-04T09:00:00Z").await, ["o1", "o2"]);
+    assert_eq!(ids(&e, "Observation", "date=sa2020-12-31").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "date=ge2020&date=le2020").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "date=ap2020-03-04").await, ["o1"]);
+}
+
+#[tokio::test]
+async fn quantities_compare_in_canonical_units() {
+    let (_d, e) = fixture().await;
+    assert_eq!(ids(&e, "Observation", "value-quantity=5.4|http://unitsofmeasure.org|g").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "value-quantity=5400|http://unitsofmeasure.org|mg").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "value-quantity=gt5|http://unitsofmeasure.org|g").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "value-quantity=72||/min").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "value-quantity=lt100").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "code-value-quantity=http://loinc.org|8867-4$gt70").await, ["o2"]);
+}
+
+#[tokio::test]
+async fn references_chains_and_has() {
+    let (_d, e) = fixture().await;
+    assert_eq!(ids(&e, "Observation", "subject=Patient/p1").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "patient=p2").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "subject:Patient=p2").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "subject:Patient.name=smith").await, ["o2"]);
+    assert_eq!(ids(&e, "Observation", "patient.organization.name=acme").await, ["o1"]);
+    assert_eq!(ids(&e, "Patient", "_has:Observation:patient:code=8867-4").await, ["p2"]);
+    assert_eq!(ids(&e, "Patient", "_has:Observation:patient:_has:Provenance:target:agent=Organization/org1").await, ["p1"]);
+    assert_eq!(ids(&e, "Patient", "organization:missing=true").await, ["p2"]);
+}
+
+#[tokio::test]
+async fn includes_revincludes_and_iterate() {
+    let (_d, e) = fixture().await;
+    let r = search(&e, "Observation", "code=29463-7&_include=Observation:subject&_revinclude=Provenance:target").await.expect("search");
+    let mut inc: Vec<String> = r.included.iter().map(|v| format!("{}/{}", v.resource_type, v.id)).collect();
+    inc.sort();
+    assert_eq!(inc, ["Patient/p1", "Provenance/prov1"]);
+    let r = search(&e, "Observation", "_id=o1&_include=Observation:subject&_include:iterate=Patient:organization").await.expect("iterate");
+    assert!(r.included.iter().any(|v| v.id == "org1"), "{:?}", r.included.iter().map(|v| &v.id).collect::<Vec<_>>());
+    let r = search(&e, "Observation", "_id=o1&_include=*").await.expect("star");
+    assert!(r.included.iter().any(|v| v.id == "p1"));
+}
+
+#[tokio::test]
+async fn compartment_and_system_searches() {
+    let (_d, e) = fixture().await;
+    let r = e
+        .search(&Caller::system(), SearchRequest {
+            resource_type: Some("Observation".into()),
+            compartment: Some(("Patient".into(), "p1".into())),
+            ..Default::default()
+        })
+        .await
+        .expect("compartment");
+    assert_eq!(r.matches.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["o1"]);
+    let mut all = ids(&e, "", "_type=Patient,Observation&_id=p1,o2").await;
+    all.sort();
+    assert_eq!(all, ["o2", "p1"]);
+}
+
+#[tokio::test]
+async fn paging_by_cursor_survives_writes_between_pages() {
+    let (_d, e) = engine();
+    for i in 0..25 {
+        put(&e, json!({"resourceType": "Patient", "id": format!("p{i:02}"), "birthDate": format!("19{:02}", 50 + i)})).await;
+    }
+    let first = search(&e, "Patient", "_count=10&_sort=-birthdate").await.expect("page 1");
+    assert_eq!(first.total, Some(25));
+    assert_eq!(first.matches[0].id, "p24");
+    // A resource that sorts before the cursor, written between pages, neither shifts nor repeats the rest.
+    put(&e, json!({"resourceType": "Patient", "id": "late", "birthDate": "2000"})).await;
+    let mut seen: Vec<String> = first.matches.iter().map(|v| v.id.clone()).collect();
+    let mut next = first.next.clone();
+    while let Some(token) = next {
+        let page = search(&e, "Patient", &format!("_cursor={token}")).await.expect("next page");
+        seen.extend(page.matches.iter().map(|v| v.id.clone()));
+        next = page.next;
+    }
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("p{i:02}")).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn sorting_on_several_keys_and_totals() {
+    let (_d, e) = fixture().await;
+    let r = search(&e, "Patient", "_sort=gender,-birthdate&_total=none").await.expect("sort");
+    assert_eq!(r.matches.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["p1", "p2"]);
+    assert_eq!(r.total, None);
+    let r = search(&e, "Observation", "_summary=count").await.expect("count");
+    assert_eq!((r.total, r.matches.len()), (Some(2), 0));
+    let r = search(&e, "Patient", "_id=p1&_elements=gender").await.expect("elements");
+    let body: Value = serde_json::from_slice(r.matches[0].body.as_deref().expect("body")).expect("json");
+    assert!(body.get("gender").is_some() && body.get("name").is_none());
+    assert_eq!(body["meta"]["tag"][0]["code"], "SUBSETTED");
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_bad_requests_unless_lenient() {
+    let (_d, e) = fixture().await;
+    let err = search(&e, "Patient", "nonsense=1").await.expect_err("unknown");
+    assert!(matches!(&err, EngineError::BadRequest { message, .. } if message.contains("nonsense")), "{err}");
+    let r = e
+        .search(&Caller::system(), SearchRequest {
+            resource_type: Some("Patient".into()),
+            params: vec![("nonsense".into(), "1".into()), ("gender".into(), "male".into())],
+            lenient: true,
+            ..Default::default()
+        })
+        .await
+        .expect("lenient");
+    assert_eq!(r.matches.len(), 1);
+    assert!(r.issues.iter().any(|i| i.contains("nonsense")));
+}
+
+#[tokio::test]
+async fn conditional_create_update_and_delete() {
+    let (_d, e) = fixture().await;
+    let sys = Caller::system();
+    let create = |ine: &str| Entry::Create {
+        resource: json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "A1"}]}),
+        id: None,
+        if_none_exist: Some(ine.to_string()),
+    };
+    let existing = e.commit(&sys, vec![create("identifier=urn:mrn|A1")]).await.expect("exists");
+    assert_eq!((existing[0].effect, existing[0].id.as_str()), (Effect::Unchanged, "p1"));
+    let made = e.commit(&sys, vec![create("identifier=urn:mrn|NEW")]).await.expect("created");
+    assert_eq!(made[0].effect, Effect::Created);
+    let err = e.commit(&sys, vec![create("identifier=urn:mrn|")]).await.expect_err("several");
+    assert!(matches!(err, EngineError::PreconditionFailed(_)), "{err}");
+    let err = e.commit(&sys, vec![create("bogus=1")]).await.expect_err("unknown criteria");
+    assert!(matches!(err, EngineError::BadRequest { .. }), "{err}");
+
+    let update = Entry::ConditionalUpdate {
+        resource_type: "Patient".into(),
+        criteria: "identifier=urn%3Amrn%7CB2".into(),
+        resource: json!({"resourceType": "Patient", "gender": "other", "identifier": [{"system": "urn:mrn", "value": "B2"}]}),
+    };
+    let updated = e.commit(&sys, vec![update]).await.expect("conditional update");
+    assert_eq!((updated[0].effect, updated[0].id.as_str()), (Effect::Updated, "p2"));
+    assert_eq!(ids(&e, "Patient", "gender=other").await, ["p2"]);
+
+    let delete = Entry::ConditionalDelete { resource_type: "Observation".into(), criteria: "code=8867-4".into() };
+    let deleted = e.commit(&sys, vec![delete.clone()]).await.expect("conditional delete");
+    assert_eq!(deleted[0].effect, Effect::Deleted);
+    assert!(ids(&e, "Observation", "code=8867-4").await.is_empty(), "a deleted resource leaves the index");
+    let none = e.commit(&sys, vec![delete]).await.expect("nothing to delete");
+    assert_eq!(none[0].effect, Effect::AlreadyDeleted);
+}
+
+#[tokio::test]
+async fn updates_replace_index_rows() {
+    let (_d, e) = fixture().await;
+    let update = Entry::Update {
+        resource_type: "Patient".into(),
+        id: "p2".into(),
+        resource: json!({"resourceType": "Patient", "id": "p2", "name": [{"family": "Jones"}]}),
+        if_match: None,
+    };
+    e.commit(&Caller::system(), vec![update]).await.expect("update");
+    assert!(ids(&e, "Patient", "name=smith").await.is_empty());
+    assert_eq!(ids(&e, "Patient", "name=jones").await, ["p2"]);
+}
+
+#[tokio::test]
+async fn custom_search_parameters_take_effect() {
+    let (_d, e) = fixture().await;
+    let sp = json!({"resourceType": "SearchParameter", "id": "eye", "url": "http://example.org/sp/eye-colour", "name": "eye",
+        "status": "active", "code": "eye-colour", "base": ["Patient"], "type": "token", "description": "eye colour",
+        "expression": "Patient.extension.where(url = 'http://example.org/eye').value"});
+    put(&e, sp).await;
+    put(&e, json!({"resourceType": "Patient", "id": "p3", "extension": [{"url": "http://example.org/eye", "valueCode": "blue"}]})).await;
+    assert_eq!(ids(&e, "Patient", "eye-colour=blue").await, ["p3"]);
+}
+
+#[tokio::test]
+async fn garbage_queries_never_panic() {
+    let (_d, e) = fixture().await;
+    let junk = [
+        "name=", "birthdate=ge", "birthdate=2019-13-45", "value-quantity=abc|x", "_count=-1", "_count=99999999999999999999",
+        "subject=Nope/1", "subject.=x", ".=x", "_has=x", "_has:Observation=x", "_has:Observation:patient=x", "_sort=-",
+        "_include=x", "_include=Observation", "_revinclude=:::", "code=a|b|c", "code:in=http://nope", "a:b:c=d",
+        "code-value-quantity=x", "code-value-quantity=a$b$c", "_cursor=%%%", "_summary=maybe", "_total=many",
+        "date=ap", "identifier:of-type=x", "subject:Patient.name:exact.x=1", "_lastUpdated=x", "\u{0}=\u{0}",
+        "name:contains=%_\\", "_id=", "_type=Nope",
+    ];
+    let mut errors = 0;
+    for q in junk {
+        for ty in ["Observation", "Patient", ""] {
+            if search(&e, ty, q).await.is_err() {
+                errors += 1;
+            }
+        }
+    }
+    println!("garbage queries refused: {errors} of {}", junk.len() * 3);
+}
