@@ -18,6 +18,8 @@ pub(crate) struct Env<'c, 'a> {
     pub context: Collection<'a>,
     pub resource: Collection<'a>,
     pub root_resource: Collection<'a>,
+    /// Variables made by `defineVariable()`; they stay defined for the rest of the evaluation.
+    pub defined: std::cell::RefCell<Vec<(String, Collection<'a>)>>,
 }
 
 /// The lambda scope: `$this`, `$index`, `$total` inside `where`, `select`, `aggregate`...
@@ -162,7 +164,20 @@ impl<'c, 'a> Env<'c, 'a> {
         }
     }
 
+    /// `defineVariable(name, value)`: an error if the name is already a variable.
+    pub fn define(&self, name: String, value: Collection<'a>, pos: usize) -> EvalResult<()> {
+        let builtin = matches!(name.as_str(), "context" | "resource" | "rootResource" | "ucum" | "sct" | "loinc");
+        if builtin || self.ctx.variables.contains_key(&name) || self.defined.borrow().iter().any(|(n, _)| *n == name) {
+            return Err(EvalError::new(pos, format!("variable %{name} is already defined")));
+        }
+        self.defined.borrow_mut().push((name, value));
+        Ok(())
+    }
+
     fn variable(&self, name: &str, pos: usize) -> EvalResult<Collection<'a>> {
+        if let Some((_, v)) = self.defined.borrow().iter().rev().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
         if let Some(v) = self.ctx.variables.get(name) {
             return Ok(v.clone());
         }

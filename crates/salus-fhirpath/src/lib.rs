@@ -15,7 +15,38 @@
 //! let expr = Expression::parse("Patient.name.given.first()").unwrap();
 //! let out = expr.evaluate(&patient, &Context::r4()).unwrap();
 //! assert_eq!(out[0].to_text().unwrap(), "Ann");
+//! assert_eq!(out[0].qualified_type(), "FHIR.string");
 //! ```
+//!
+//! Variables, a terminology hook, and a boolean answer (as invariants and rules read it):
+//!
+//! ```
+//! use salus_fhirpath::{Context, Expression, Terminology, Value};
+//! struct Local;
+//! impl Terminology for Local {
+//!     fn member_of(&self, vs: &str, _system: Option<&str>, code: &str) -> Option<bool> {
+//!         (vs == "http://example.org/vs/vitals").then(|| code == "8867-4")
+//!     }
+//! }
+//! let obs = serde_json::from_str(r#"{"resourceType": "Observation", "status": "final",
+//!     "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+//!     "valueQuantity": {"value": 88, "system": "http://unitsofmeasure.org", "code": "/min"}}"#).unwrap();
+//! let rule = Expression::parse(
+//!     "code.memberOf('http://example.org/vs/vitals') and value > %limit").unwrap();
+//! let hook = Local;
+//! let ctx = Context::r4()
+//!     .with_terminology(&hook)
+//!     .with_variable("limit", vec![Value::Quantity(Box::new(salus_fhirpath::Quantity {
+//!         value: 60.into(), unit: "/min".into() }))]);
+//! assert_eq!(rule.evaluate_bool(&obs, &ctx).unwrap(), Some(true));
+//! ```
+//!
+//! `Context::r4()` uses [`FhirModel::r4`]; `Context::new()` has no model (untyped JSON);
+//! `Context::new().with_model(&my_model)` plugs another [`Model`]. `strict(true)` turns on
+//! the specification's compile-time checks (unknown elements are errors), `lenient_as(true)`
+//! lets `as()` filter several items (some R4 invariants rely on it), `with_now` fixes the
+//! clock, `with_resource`/`with_root_resource` set `%resource`/`%rootResource` when the input
+//! is an element or a contained resource.
 
 mod ast;
 mod context;
@@ -73,7 +104,7 @@ impl Expression {
             Some(r) => vec![r.clone()],
             None => resource.clone(),
         };
-        let env = Env { ctx, model: ctx.model, context: input.clone(), resource, root_resource };
+        let env = Env { ctx, model: ctx.model, context: input.clone(), resource, root_resource, defined: Default::default() };
         env.eval(&self.root, &input, Frame::default())
     }
 

@@ -193,3 +193,12 @@ fn quantities_convert_between_units() {
     assert_eq!(eval("(3 'mg' + 2 'g').toString()", &j), ["2003 'mg'"]);
     assert_eq!(eval("5 'mg'.toQuantity('g').value", &j), ["0.005"]);
 }
+
+#[test]
+fn define_variable_names_a_value_for_the_rest_of_the_chain() {
+    let p = json!({"resourceType": "Patient", "name": [{"family": "F", "given": ["A", "B"]}]});
+    assert_eq!(eval("defineVariable('fam', name.family).name.given.select(%fam & ' ' & $this)", &p), ["F A", "F B"]);
+    assert_eq!(eval("name.defineVariable('n').select(%n.given.count())", &p), ["2"]);
+    let twice = Expression::parse("defineVariable('x', 1).defineVariable('x', 2)").unwrap();
+    assert!(twice.evaluate(&p, &Context::r4()).is_err());
+}

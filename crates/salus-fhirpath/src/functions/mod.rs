@@ -272,7 +272,16 @@ pub(crate) fn call<'a>(
             }
             Ok(input)
         }
-        Func::DefineVariable => Err(c.err("defineVariable() is not supported")),
+        Func::DefineVariable => {
+            // the value is evaluated on the whole input; the input passes through unchanged
+            let name = c.string_arg(0)?.ok_or_else(|| c.err("defineVariable() needs a name"))?;
+            let value = match args.get(1) {
+                Some(e) => env.eval(e, &input, Frame { this: None, ..frame })?,
+                None => input.clone(),
+            };
+            env.define(name, value, pos)?;
+            Ok(input)
+        }
         Func::Is | Func::As | Func::OfType | Func::Type => fhir::types(&c, func, input),
         Func::Extension
         | Func::HasValue
