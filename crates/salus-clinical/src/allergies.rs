@@ -112,13 +112,12 @@ pub fn check(ordered: &ResolvedMedication, allergy_list: &[Value]) -> Result<Vec
                         continue;
                     }
                     for cr in &g.cross_reactive {
-                        if let Some(other) = group(k, &cr.group) {
-                            if other.ingredients.contains(&ing.rxcui) {
+                        if let Some(other) = group(k, &cr.group)
+                            && other.ingredients.contains(&ing.rxcui) {
                                 let sev = if cr.severity == "high" { Severity::High } else { Severity::Moderate };
                                 hit = Some((sev, format!("allergy-cross:{}:{}", g.id, other.id), format!("Patient has an allergy to {} ({label}); {} is in {}. {}", g.name.to_lowercase(), ing.name, other.name.to_lowercase(), cr.message)));
                                 break 'outer;
                             }
-                        }
                     }
                 }
             }

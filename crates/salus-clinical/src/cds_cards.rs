@@ -79,7 +79,7 @@ pub fn card_for_finding(f: &Finding, order_id: Option<&str>) -> Value {
 /// Cards for a set of findings, most severe first.
 pub fn cards_for_findings(findings: &[Finding], order_id: Option<&str>) -> Vec<Value> {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by(|a, b| b.severity.cmp(&a.severity));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     sorted.into_iter().map(|f| card_for_finding(f, order_id)).collect()
 }
 
@@ -139,11 +139,10 @@ pub struct Override<'a> {
 pub fn detected_issue(f: &Finding, o: &Override<'_>) -> Value {
     let (code, display) = issue_code(f.kind);
     let mut implicated: Vec<Value> = o.implicated.iter().map(|r| json!({"reference": r})).collect();
-    if let Some(other) = &f.conflicts_with {
-        if !o.implicated.contains(other) {
+    if let Some(other) = &f.conflicts_with
+        && !o.implicated.contains(other) {
             implicated.push(json!({"reference": other}));
         }
-    }
     let mut action = Map::new();
     match o.reason {
         Some(coding) => {

@@ -38,17 +38,25 @@ impl Date {
     /// treats an imprecise record: as early as it could have been.
     pub fn parse_fhir(s: &str) -> Option<Date> {
         let s = s.trim();
-        let year: i32 = s.get(0..4)?.parse().ok()?;
-        let month: u32 = match s.get(4..5) {
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            let part = b.get(r)?;
+            if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+        };
+        let year = digits(0..4)? as i32;
+        let month = match b.get(4) {
             None => 1,
-            Some("-") => s.get(5..7)?.parse().ok()?,
+            Some(b'-') => digits(5..7)?,
             Some(_) => return None,
         };
-        let day: u32 = match s.get(7..8) {
-            None => 1,
-            Some("-") => s.get(8..10)?.parse().ok()?,
-            Some(_) => return None,
+        let day = match b.get(7) {
+            None if b.len() <= 7 => 1,
+            Some(b'-') => digits(8..10)?,
+            _ => return None,
         };
+        if b.len() > 10 && b[10] != b'T' {
+            return None;
+        }
         Date::new(year, month, day)
     }
 

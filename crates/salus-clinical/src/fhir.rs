@@ -82,11 +82,10 @@ pub fn clinical_date(v: &Value) -> Option<Date> {
         }
     }
     for key in ["effectivePeriod", "performedPeriod", "onsetPeriod"] {
-        if let Some(p) = v.get(key) {
-            if let Some(d) = date_at(p, "start").or_else(|| date_at(p, "end")) {
+        if let Some(p) = v.get(key)
+            && let Some(d) = date_at(p, "start").or_else(|| date_at(p, "end")) {
                 return Some(d);
             }
-        }
     }
     for key in ["issued", "recordedDate", "recorded", "started", "authoredOn", "date"] {
         if let Some(d) = date_at(v, key) {

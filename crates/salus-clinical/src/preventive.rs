@@ -271,11 +271,10 @@ fn evaluate_inner(rule: &Rule, record: &PatientRecord, as_of: Date) -> (GapStatu
     }
     let age = birth.age_on(as_of);
     let el = &rule.eligibility;
-    if let Some(sex) = &el.sex {
-        if record.gender.as_deref() != Some(sex.as_str()) {
+    if let Some(sex) = &el.sex
+        && record.gender.as_deref() != Some(sex.as_str()) {
             return (not_applicable(format!("applies to {sex} patients")), None);
         }
-    }
     if el.min_age.is_some_and(|m| age < m) || el.max_age.is_some_and(|m| age > m) {
         return (not_applicable(format!("age {age} outside {}-{}", el.min_age.unwrap_or(0), el.max_age.map(|m| m.to_string()).unwrap_or_else(|| "".into()))), None);
     }

@@ -72,11 +72,10 @@ pub(crate) fn ingredients_in_text(k: &Knowledge, text: &str) -> Vec<IngredientRe
 fn from_concept(k: &Knowledge, cc: Option<&Value>) -> (Vec<IngredientRef>, MatchedBy) {
     let mut out = Vec::new();
     for c in fhir::codings(cc) {
-        if c.system == RXNORM {
-            if let Some(list) = lookup(k, &c.code) {
+        if c.system == RXNORM
+            && let Some(list) = lookup(k, &c.code) {
                 out.extend(list);
             }
-        }
     }
     if !out.is_empty() {
         return (out, MatchedBy::RxnormCode);
