@@ -67,7 +67,12 @@ impl Allergen {
     }
 }
 
-pub(crate) fn sample(rng: &mut Rng, p: &Person, as_of: Date, force_penicillin: bool) -> Vec<Allergy> {
+pub(crate) fn sample(
+    rng: &mut Rng,
+    p: &Person,
+    as_of: Date,
+    force_penicillin: bool,
+) -> Vec<Allergy> {
     let table: &[(Allergen, f64, i64)] = &[
         (Allergen::Penicillin, 0.09, 1),
         (Allergen::Sulfonamide, 0.03, 5),
@@ -83,13 +88,23 @@ pub(crate) fn sample(rng: &mut Rng, p: &Person, as_of: Date, force_penicillin: b
             let earliest = p.birth.add_years(min_age as i32);
             let onset = earliest.add_days(rng.int(0, (as_of.days() - earliest.days()).max(0)));
             let severe = allergen == Allergen::Peanut && rng.chance(0.5);
-            out.push(Allergy { allergen, onset, uuid: rng.uuid(), severe });
+            out.push(Allergy {
+                allergen,
+                onset,
+                uuid: rng.uuid(),
+                severe,
+            });
         }
     }
     out
 }
 
-pub(crate) fn resource_for(a: &Allergy, patient: &str, recorder: &str, recorded: Date) -> Map<String, Value> {
+pub(crate) fn resource_for(
+    a: &Allergy,
+    patient: &str,
+    recorder: &str,
+    recorded: Date,
+) -> Map<String, Value> {
     let (system, code, display) = a.allergen.code();
     let mut r = resource("AllergyIntolerance");
     r.insert(
@@ -100,9 +115,22 @@ pub(crate) fn resource_for(a: &Allergy, patient: &str, recorder: &str, recorded:
         "verificationStatus".into(),
         json!({ "coding": [coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "confirmed", "Confirmed")] }),
     );
-    r.insert("type".into(), json!(if a.allergen.is_intolerance() { "intolerance" } else { "allergy" }));
+    r.insert(
+        "type".into(),
+        json!(if a.allergen.is_intolerance() {
+            "intolerance"
+        } else {
+            "allergy"
+        }),
+    );
     r.insert("category".into(), json!([a.allergen.category()]));
-    let criticality = if a.severe { "high" } else if a.allergen.is_intolerance() { "low" } else { "unable-to-assess" };
+    let criticality = if a.severe {
+        "high"
+    } else if a.allergen.is_intolerance() {
+        "low"
+    } else {
+        "unable-to-assess"
+    };
     r.insert("criticality".into(), json!(criticality));
     let mut c = concept(system, code, display);
     if let Some(obj) = c.as_object_mut() {

@@ -11,13 +11,23 @@ pub(crate) struct Bundle {
 
 impl Bundle {
     pub(crate) fn new() -> Bundle {
-        Bundle { entries: Vec::new() }
+        Bundle {
+            entries: Vec::new(),
+        }
     }
 
     /// A shared resource: always PUT to its id, because other bundles refer to it by `Type/id`.
     pub(crate) fn put_shared(&mut self, resource: Value) {
-        let rtype = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_string();
-        let id = resource.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let rtype = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let id = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         self.entries.push(json!({
             "fullUrl": format!("urn:uuid:{id}"),
             "resource": resource,
@@ -30,12 +40,16 @@ impl Bundle {
     /// resource also carries that uuid as its id and is PUT there, so a re-import of the same
     /// seed updates instead of duplicating.
     pub(crate) fn add(&mut self, uuid: &str, mut resource: Map<String, Value>, style: IdStyle) {
-        let rtype = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_string();
+        let rtype = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let request = match style {
             IdStyle::ClientAssigned => {
                 // `id` goes right after `resourceType`, where readers look for it.
                 let mut ordered = Map::new();
-                if let Some(t) = resource.remove("resourceType") {
+                if let Some(t) = resource.shift_remove("resourceType") {
                     ordered.insert("resourceType".into(), t);
                 }
                 ordered.insert("id".into(), json!(uuid));

@@ -17,44 +17,90 @@ fn activity(code: &str, display: &str, description: &str) -> Value {
 }
 
 /// A care plan for the problem, or `None` for problems managed without one.
-pub(crate) fn care_plan(dx: &Diagnosis, patient: &str, author: &str, smoking: Smoking, created: Date) -> Option<Map<String, Value>> {
+pub(crate) fn care_plan(
+    dx: &Diagnosis,
+    patient: &str,
+    author: &str,
+    smoking: Smoking,
+    created: Date,
+) -> Option<Map<String, Value>> {
     let condition = format!("urn:uuid:{}", dx.uuid);
     let (category, title, mut activities) = match dx.problem {
         Problem::Diabetes => (
             Some(("698360004", "Diabetes self management plan")),
             "Type 2 diabetes management",
             vec![
-                activity("160670007", "Diabetic diet", "Carbohydrate-consistent diet; dietitian referral"),
-                activity("229065009", "Exercise therapy", "150 minutes of moderate activity per week"),
+                activity(
+                    "160670007",
+                    "Diabetic diet",
+                    "Carbohydrate-consistent diet; dietitian referral",
+                ),
+                activity(
+                    "229065009",
+                    "Exercise therapy",
+                    "150 minutes of moderate activity per week",
+                ),
             ],
         ),
         Problem::Hypertension => (
             None,
             "Hypertension management",
             vec![
-                activity("183063000", "low salt diet education", "Sodium under 2 g per day"),
-                activity("229065009", "Exercise therapy", "Brisk walking 30 minutes on most days; home BP log"),
+                activity(
+                    "183063000",
+                    "low salt diet education",
+                    "Sodium under 2 g per day",
+                ),
+                activity(
+                    "229065009",
+                    "Exercise therapy",
+                    "Brisk walking 30 minutes on most days; home BP log",
+                ),
             ],
         ),
         Problem::Hyperlipidemia => (
             Some(("736285004", "Hyperlipidemia clinical management plan")),
             "Lipid management",
-            vec![activity("226234005", "Healthy diet", "Mediterranean-style diet, limit saturated fat")],
+            vec![activity(
+                "226234005",
+                "Healthy diet",
+                "Mediterranean-style diet, limit saturated fat",
+            )],
         ),
         Problem::Asthma => (
             Some(("699728000", "Asthma self management")),
             "Asthma action plan",
-            vec![activity("710818004", "Inhaled steroid therapy", "Controller inhaler as prescribed; rescue inhaler for symptoms")],
+            vec![activity(
+                "710818004",
+                "Inhaled steroid therapy",
+                "Controller inhaler as prescribed; rescue inhaler for symptoms",
+            )],
         ),
         Problem::Copd => (
-            Some(("412776001", "Chronic obstructive pulmonary disease clinical management plan")),
+            Some((
+                "412776001",
+                "Chronic obstructive pulmonary disease clinical management plan",
+            )),
             "COPD management",
-            vec![activity("15081005", "Pulmonary rehabilitation (regime/therapy)", "Pulmonary rehabilitation program")],
+            vec![activity(
+                "15081005",
+                "Pulmonary rehabilitation (regime/therapy)",
+                "Pulmonary rehabilitation program",
+            )],
         ),
         _ => return None,
     };
-    if smoking == Smoking::Current && matches!(dx.problem, Problem::Copd | Problem::Hypertension | Problem::Diabetes) {
-        activities.push(activity("710081004", "Smoking cessation therapy", "Counseling and nicotine replacement offered"));
+    if smoking == Smoking::Current
+        && matches!(
+            dx.problem,
+            Problem::Copd | Problem::Hypertension | Problem::Diabetes
+        )
+    {
+        activities.push(activity(
+            "710081004",
+            "Smoking cessation therapy",
+            "Counseling and nicotine replacement offered",
+        ));
     }
     let mut r = resource("CarePlan");
     r.insert("status".into(), json!("active"));

@@ -20,7 +20,9 @@ impl Date {
     /// A date from its parts; errors if the parts do not name a real day.
     pub fn new(year: i32, month: u32, day: u32) -> Result<Date, DemoError> {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return Err(DemoError::InvalidDate(format!("{year:04}-{month:02}-{day:02}")));
+            return Err(DemoError::InvalidDate(format!(
+                "{year:04}-{month:02}-{day:02}"
+            )));
         }
         Ok(Date(days_from_civil(year, month, day)))
     }
@@ -29,7 +31,8 @@ impl Date {
     pub fn parse(text: &str) -> Result<Date, DemoError> {
         let bad = || DemoError::InvalidDate(text.to_string());
         let mut parts = text.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -93,7 +96,11 @@ impl Date {
         let total = y * 12 + (m as i32 - 1) + months;
         let year = total.div_euclid(12);
         let month = (total.rem_euclid(12) + 1) as u32;
-        Date(days_from_civil(year, month, d.min(days_in_month(year, month))))
+        Date(days_from_civil(
+            year,
+            month,
+            d.min(days_in_month(year, month)),
+        ))
     }
 }
 
@@ -113,7 +120,10 @@ pub struct DateTime {
 
 impl DateTime {
     pub(crate) fn at(date: Date, minute: u32) -> DateTime {
-        DateTime { date, minute: minute.min(24 * 60 - 1) }
+        DateTime {
+            date,
+            minute: minute.min(24 * 60 - 1),
+        }
     }
 
     /// Minutes later, staying on the same day (clamped to 23:59) so nothing crosses `as_of`.
@@ -124,7 +134,14 @@ impl DateTime {
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}T{:02}:{:02}:00{}", self.date, self.minute / 60, self.minute % 60, CLINIC_OFFSET)
+        write!(
+            f,
+            "{}T{:02}:{:02}:00{}",
+            self.date,
+            self.minute / 60,
+            self.minute % 60,
+            CLINIC_OFFSET
+        )
     }
 }
 
@@ -172,10 +189,20 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_bad_dates() {
         for text in ["1970-01-01", "2000-02-29", "2024-12-31", "1929-07-15"] {
-            assert_eq!(Date::parse(text).map(|d| d.to_string()).ok().as_deref(), Some(text));
+            assert_eq!(
+                Date::parse(text).map(|d| d.to_string()).ok().as_deref(),
+                Some(text)
+            );
         }
         assert_eq!(Date::parse("1970-01-01").map(Date::days).ok(), Some(0));
-        for bad in ["2023-02-29", "2024-13-01", "24-01-01", "2024-1-01", "x", "2024-01-01-01"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "24-01-01",
+            "2024-1-01",
+            "x",
+            "2024-01-01-01",
+        ] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
     }
@@ -186,7 +213,13 @@ mod tests {
         assert_eq!(d.add_months(1).to_string(), "2024-02-29");
         assert_eq!(d.add_years(1).to_string(), "2025-01-31");
         let birth = Date::parse("2000-06-15").unwrap_or(Date(0));
-        assert_eq!(Date::parse("2025-06-14").map(|t| t.years_since(birth)).ok(), Some(24));
-        assert_eq!(Date::parse("2025-06-15").map(|t| t.years_since(birth)).ok(), Some(25));
+        assert_eq!(
+            Date::parse("2025-06-14").map(|t| t.years_since(birth)).ok(),
+            Some(24)
+        );
+        assert_eq!(
+            Date::parse("2025-06-15").map(|t| t.years_since(birth)).ok(),
+            Some(25)
+        );
     }
 }

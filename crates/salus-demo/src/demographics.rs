@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::date::Date;
 use crate::fhir::{coding, concept, reference_display, resource};
-use crate::names::{AREA_CODE, CITIES, FEMALE_FIRST, HISPANIC_SURNAMES, MALE_FIRST, STATE, STREETS, SURNAMES};
+use crate::names::{
+    AREA_CODE, CITIES, FEMALE_FIRST, HISPANIC_SURNAMES, MALE_FIRST, STATE, STREETS, SURNAMES,
+};
 use crate::rng::Rng;
 use crate::shared::{Directory, Role};
 
@@ -94,14 +96,28 @@ const AGE_BANDS: &[((i64, i64), u32)] = &[
     ((80, 95), 4),
 ];
 
-pub(crate) fn sample(rng: &mut Rng, as_of: Date, index: usize, dir: &Directory, forced_age: Option<(i64, i64)>) -> Person {
+pub(crate) fn sample(
+    rng: &mut Rng,
+    as_of: Date,
+    index: usize,
+    dir: &Directory,
+    forced_age: Option<(i64, i64)>,
+) -> Person {
     let uuid = rng.uuid();
-    let sex = if rng.chance(0.51) { Sex::Female } else { Sex::Male };
+    let sex = if rng.chance(0.51) {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
     let (lo, hi) = forced_age.unwrap_or(*rng.weighted(AGE_BANDS));
     let age = rng.int(lo, hi);
     // A birthday somewhere in the year before the age-th anniversary, so the age on as_of is exact.
     let birth = as_of.add_years(-(age as i32)).add_days(-rng.int(0, 364));
-    let birth = if as_of.years_since(birth) != age { as_of.add_years(-(age as i32)) } else { birth };
+    let birth = if as_of.years_since(birth) != age {
+        as_of.add_years(-(age as i32))
+    } else {
+        birth
+    };
     let race = *rng.weighted(&[
         (Race::White, 700),
         (Race::Black, 135),
@@ -122,7 +138,12 @@ pub(crate) fn sample(rng: &mut Rng, as_of: Date, index: usize, dir: &Directory, 
         };
         initial.to_string()
     });
-    let family = if hispanic && rng.chance(0.8) { rng.pick(HISPANIC_SURNAMES) } else { rng.pick(SURNAMES) }.to_string();
+    let family = if hispanic && rng.chance(0.8) {
+        rng.pick(HISPANIC_SURNAMES)
+    } else {
+        rng.pick(SURNAMES)
+    }
+    .to_string();
     let language = if hispanic && rng.chance(0.35) {
         ("es", "Spanish")
     } else if race == Race::Asian && rng.chance(0.25) {
@@ -133,12 +154,28 @@ pub(crate) fn sample(rng: &mut Rng, as_of: Date, index: usize, dir: &Directory, 
     let smoking = if age < 18 {
         Smoking::Never
     } else {
-        *rng.weighted(&[(Smoking::Never, 62), (Smoking::Former, 25), (Smoking::Current, 13)])
+        *rng.weighted(&[
+            (Smoking::Never, 62),
+            (Smoking::Former, 25),
+            (Smoking::Current, 13),
+        ])
     };
-    let role = if age < 18 { Role::Pediatrics } else { Role::FamilyMedicine };
-    let candidates: Vec<usize> =
-        dir.practitioners.iter().enumerate().filter(|(_, p)| p.role == role).map(|(i, _)| i).collect();
-    let pcp = candidates.get(rng.below(candidates.len() as u64) as usize).copied().unwrap_or(0);
+    let role = if age < 18 {
+        Role::Pediatrics
+    } else {
+        Role::FamilyMedicine
+    };
+    let candidates: Vec<usize> = dir
+        .practitioners
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.role == role)
+        .map(|(i, _)| i)
+        .collect();
+    let pcp = candidates
+        .get(rng.below(candidates.len() as u64) as usize)
+        .copied()
+        .unwrap_or(0);
     let marital = (age >= 18).then(|| {
         let married = if age < 30 { 30 } else { 55 };
         let widowed = if age >= 70 { 25 } else { 1 };
@@ -187,7 +224,11 @@ const CDC_RACE: &str = "urn:oid:2.16.840.1.113883.6.238";
 
 pub(crate) fn patient_resource(p: &Person, dir: &Directory) -> serde_json::Map<String, Value> {
     let (race_c, race_d) = race_code(p.race);
-    let (eth_c, eth_d) = if p.hispanic { ("2135-2", "Hispanic or Latino") } else { ("2186-5", "Not Hispanic or Latino") };
+    let (eth_c, eth_d) = if p.hispanic {
+        ("2135-2", "Hispanic or Latino")
+    } else {
+        ("2186-5", "Not Hispanic or Latino")
+    };
     let mut r = resource("Patient");
     r.insert(
         "extension".into(),
@@ -218,7 +259,10 @@ pub(crate) fn patient_resource(p: &Person, dir: &Directory) -> serde_json::Map<S
     if let Some(m) = &p.middle {
         given.push(json!(m));
     }
-    r.insert("name".into(), json!([{ "use": "official", "family": p.family, "given": given }]));
+    r.insert(
+        "name".into(),
+        json!([{ "use": "official", "family": p.family, "given": given }]),
+    );
     r.insert(
         "telecom".into(),
         json!([{ "system": "phone", "value": p.phone, "use": if p.age >= 16 { "mobile" } else { "home" } }]),
@@ -232,7 +276,11 @@ pub(crate) fn patient_resource(p: &Person, dir: &Directory) -> serde_json::Map<S
     if let Some((code, display)) = p.marital {
         r.insert(
             "maritalStatus".into(),
-            concept("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", code, display),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
+                code,
+                display,
+            ),
         );
     }
     r.insert(
@@ -240,11 +288,20 @@ pub(crate) fn patient_resource(p: &Person, dir: &Directory) -> serde_json::Map<S
         json!([{ "language": concept("urn:ietf:bcp:47", p.language.0, p.language.1), "preferred": true }]),
     );
     if let Some(gp) = dir.practitioners.get(p.pcp) {
-        r.insert("generalPractitioner".into(), json!([reference_display(&format!("Practitioner/{}", gp.id), &gp.display)]));
+        r.insert(
+            "generalPractitioner".into(),
+            json!([reference_display(
+                &format!("Practitioner/{}", gp.id),
+                &gp.display
+            )]),
+        );
     }
     r.insert(
         "managingOrganization".into(),
-        reference_display(&format!("Organization/{}", dir.clinic_org.id), &dir.clinic_org.display),
+        reference_display(
+            &format!("Organization/{}", dir.clinic_org.id),
+            &dir.clinic_org.display,
+        ),
     );
     r
 }

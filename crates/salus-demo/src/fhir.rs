@@ -51,7 +51,9 @@ pub(crate) fn dec(value: f64, places: usize) -> Value {
     } else {
         text
     };
-    text.parse::<Number>().map(Value::Number).unwrap_or_else(|_| json!(0))
+    text.parse::<Number>()
+        .map(Value::Number)
+        .unwrap_or_else(|_| json!(0))
 }
 
 /// Rounds half away from zero to `places` decimals; flags are computed from the rounded value so
@@ -119,8 +121,17 @@ mod tests {
 
     #[test]
     fn decimals_keep_their_places() {
-        assert_eq!(serde_json::to_string(&dec(5.7, 2)).ok().as_deref(), Some("5.70"));
-        assert_eq!(serde_json::to_string(&dec(120.0, 0)).ok().as_deref(), Some("120"));
-        assert_eq!(serde_json::to_string(&dec(-0.001, 1)).ok().as_deref(), Some("0.0"));
+        assert_eq!(
+            serde_json::to_string(&dec(5.7, 2)).ok().as_deref(),
+            Some("5.70")
+        );
+        assert_eq!(
+            serde_json::to_string(&dec(120.0, 0)).ok().as_deref(),
+            Some("120")
+        );
+        assert_eq!(
+            serde_json::to_string(&dec(-0.001, 1)).ok().as_deref(),
+            Some("0.0")
+        );
     }
 }

@@ -96,7 +96,9 @@ impl Scenario {
 
     pub(crate) fn problems(self) -> &'static [Problem] {
         match self {
-            Scenario::WarfarinNaproxen => &[Problem::AtrialFibrillation, Problem::KneeOsteoarthritis],
+            Scenario::WarfarinNaproxen => {
+                &[Problem::AtrialFibrillation, Problem::KneeOsteoarthritis]
+            }
             Scenario::AceInhibitorSpironolactone => &[Problem::Hypertension],
             Scenario::SertralineTramadol => &[Problem::Depression, Problem::KneeOsteoarthritis],
             Scenario::PenicillinAllergyAmoxicillin => &[],
@@ -125,8 +127,17 @@ impl Planner<'_> {
         let adult = self.person.age_on(d) >= 18;
         match role {
             Some(r) => {
-                let list: Vec<usize> = self.dir.practitioners.iter().enumerate().filter(|(_, p)| p.role == r).map(|(i, _)| i).collect();
-                list.get(self.rng.below(list.len() as u64) as usize).copied().unwrap_or(0)
+                let list: Vec<usize> = self
+                    .dir
+                    .practitioners
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.role == r)
+                    .map(|(i, _)| i)
+                    .collect();
+                list.get(self.rng.below(list.len() as u64) as usize)
+                    .copied()
+                    .unwrap_or(0)
             }
             None if adult && self.rng.chance(0.85) => self.person.pcp,
             None if adult => self.doctor(d, Some(Role::FamilyMedicine)),
@@ -136,9 +147,15 @@ impl Planner<'_> {
 
     fn add(&mut self, kind: VisitKind, d: Date) -> usize {
         let (minute, minutes) = match kind {
-            VisitKind::Emergency(_) => (self.rng.int(0, 22 * 60) as u32, self.rng.int(120, 300) as u32),
+            VisitKind::Emergency(_) => (
+                self.rng.int(0, 22 * 60) as u32,
+                self.rng.int(120, 300) as u32,
+            ),
             VisitKind::Colonoscopy => (self.rng.int(28, 44) as u32 * 15, 90),
-            _ => (self.rng.int(32, 66) as u32 * 15, if kind == VisitKind::Annual { 40 } else { 20 }),
+            _ => (
+                self.rng.int(32, 66) as u32 * 15,
+                if kind == VisitKind::Annual { 40 } else { 20 },
+            ),
         };
         let role = match kind {
             VisitKind::Emergency(_) => Some(Role::Emergency),
@@ -155,14 +172,17 @@ impl Planner<'_> {
             practitioner,
             noise: self.rng.next_u64(),
             diagnosed: Vec::new(),
-            acute_uuid: matches!(kind, VisitKind::Sick(_) | VisitKind::Emergency(_)).then(|| self.rng.uuid()),
+            acute_uuid: matches!(kind, VisitKind::Sick(_) | VisitKind::Emergency(_))
+                .then(|| self.rng.uuid()),
         };
         self.visits.push(visit);
         self.visits.len() - 1
     }
 
     fn busy_near(&self, d: Date, days: i64) -> bool {
-        self.visits.iter().any(|v| v.kind.is_office() && (v.date().days() - d.days()).abs() <= days)
+        self.visits
+            .iter()
+            .any(|v| v.kind.is_office() && (v.date().days() - d.days()).abs() <= days)
     }
 }
 
@@ -178,17 +198,47 @@ pub(crate) struct Inputs<'a> {
 }
 
 pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
-    let Inputs { person, latent, dir, as_of, problems, allergies, scenario } = input;
+    let Inputs {
+        person,
+        latent,
+        dir,
+        as_of,
+        problems,
+        allergies,
+        scenario,
+    } = input;
     let window_start = person.birth.max(as_of.add_years(-10));
-    let peds: Vec<usize> = dir.practitioners.iter().enumerate().filter(|(_, p)| p.role == Role::Pediatrics).map(|(i, _)| i).collect();
-    let child_doc = peds.get(rng.below(peds.len() as u64) as usize).copied().unwrap_or(0);
-    let mut pl = Planner { rng: rng.fork(), person, dir, child_doc, visits: Vec::new() };
+    let peds: Vec<usize> = dir
+        .practitioners
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.role == Role::Pediatrics)
+        .map(|(i, _)| i)
+        .collect();
+    let child_doc = peds
+        .get(rng.below(peds.len() as u64) as usize)
+        .copied()
+        .unwrap_or(0);
+    let mut pl = Planner {
+        rng: rng.fork(),
+        person,
+        dir,
+        child_doc,
+        visits: Vec::new(),
+    };
     let in_window = |d: Date| d >= window_start && d <= as_of;
 
     // Well-child visits (AAP Bright Futures schedule, months of age) and adult check-ups.
-    let months: Vec<i32> = [0, 1, 2, 4, 6, 9, 12, 15, 18, 24, 30].into_iter().chain((3..18).map(|y| y * 12)).collect();
+    let months: Vec<i32> = [0, 1, 2, 4, 6, 9, 12, 15, 18, 24, 30]
+        .into_iter()
+        .chain((3..18).map(|y| y * 12))
+        .collect();
     for m in months {
-        let d = if m == 0 { person.birth.add_days(pl.rng.int(3, 5)) } else { person.birth.add_months(m).add_days(pl.rng.int(-5, 10)) };
+        let d = if m == 0 {
+            person.birth.add_days(pl.rng.int(3, 5))
+        } else {
+            person.birth.add_months(m).add_days(pl.rng.int(-5, 10))
+        };
         if in_window(d) && pl.rng.chance(0.92) {
             pl.add(VisitKind::WellChild, d);
         }
@@ -206,7 +256,11 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     // A visit where each problem is first charted (if that was inside the record window).
     for (i, dx) in problems.iter().enumerate() {
         if in_window(dx.onset) {
-            let v = match pl.visits.iter().position(|v| v.date() == dx.onset && v.kind == VisitKind::NewProblem) {
+            let v = match pl
+                .visits
+                .iter()
+                .position(|v| v.date() == dx.onset && v.kind == VisitKind::NewProblem)
+            {
                 Some(v) => v,
                 None => pl.add(VisitKind::NewProblem, dx.onset),
             };
@@ -215,14 +269,20 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     }
 
     // Follow-ups for problems that need them, skipped when another visit is close.
-    let follow_ups = problems.iter().filter(|d| d.problem.needs_follow_up()).map(|d| (d.problem, d.onset)).collect::<Vec<_>>();
+    let follow_ups = problems
+        .iter()
+        .filter(|d| d.problem.needs_follow_up())
+        .map(|d| (d.problem, d.onset))
+        .collect::<Vec<_>>();
     for (problem, onset) in follow_ups {
         let interval = match problem {
             Problem::Diabetes => (85, 120),
             Problem::Hypertension => (90, 180),
             _ => (150, 200),
         };
-        let mut d = onset.max(window_start).add_days(pl.rng.int(interval.0, interval.1));
+        let mut d = onset
+            .max(window_start)
+            .add_days(pl.rng.int(interval.0, interval.1));
         while d <= as_of {
             if !pl.busy_near(d, 40) && pl.rng.chance(0.85) {
                 pl.add(VisitKind::FollowUp, d);
@@ -241,7 +301,11 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
         if age < 1 {
             continue;
         }
-        let mut options: Vec<(Acute, u32)> = vec![(Acute::ViralPharyngitis, 4), (Acute::ViralSinusitis, 4), (Acute::Bronchitis, 2)];
+        let mut options: Vec<(Acute, u32)> = vec![
+            (Acute::ViralPharyngitis, 4),
+            (Acute::ViralSinusitis, 4),
+            (Acute::Bronchitis, 2),
+        ];
         if (2..8).contains(&age) {
             options.push((Acute::OtitisMedia, 5));
         }
@@ -260,13 +324,21 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
         let acute = *pl.rng.weighted(&options);
         pl.add(VisitKind::Sick(acute), d);
     }
-    if let Some(onset) = problems.iter().find(|p| p.problem == Problem::Asthma).map(|p| p.onset) {
+    if let Some(onset) = problems
+        .iter()
+        .find(|p| p.problem == Problem::Asthma)
+        .map(|p| p.onset)
+    {
         let from = onset.max(window_start);
         let span = (as_of.days() - from.days()).max(0);
         let n = ((span as f64 / 365.25) * 0.2 * pl.rng.uniform(0.0, 2.0)).round() as i64;
         for _ in 0..n {
             let d = from.add_days(pl.rng.int(0, span));
-            let kind = if pl.rng.chance(0.35) { VisitKind::Emergency(Acute::AsthmaExacerbation) } else { VisitKind::Sick(Acute::AsthmaExacerbation) };
+            let kind = if pl.rng.chance(0.35) {
+                VisitKind::Emergency(Acute::AsthmaExacerbation)
+            } else {
+                VisitKind::Sick(Acute::AsthmaExacerbation)
+            };
             pl.add(kind, d);
         }
     }
@@ -282,7 +354,11 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     }
     if person.sex == Sex::Female {
         let keen = pl.rng.uniform(0.3, 0.95);
-        let mut d = person.birth.add_years(40).max(window_start).add_days(pl.rng.int(0, 400));
+        let mut d = person
+            .birth
+            .add_years(40)
+            .max(window_start)
+            .add_days(pl.rng.int(0, 400));
         while d <= as_of && person.age_on(d) <= 74 {
             if pl.rng.chance(keen) {
                 pl.add(VisitKind::Mammogram, d);
@@ -307,12 +383,21 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     let mut visits = pl.visits;
     visits.sort_by_key(|v| (v.start, v.uuid.clone()));
     // Diagnosis indexes stay valid: they index `problems`, not visits.
-    let courses = prescribe(rng, person, latent, dir, as_of, &problems, &visits, allergies, scenario);
-    History { window_start, problems, visits, courses }
+    let courses = prescribe(
+        rng, person, latent, dir, as_of, &problems, &visits, allergies, scenario,
+    );
+    History {
+        window_start,
+        problems,
+        visits,
+        courses,
+    }
 }
 
 fn visit_on(visits: &[Visit], d: Date) -> Option<usize> {
-    visits.iter().position(|v| v.date() == d && v.kind.is_office())
+    visits
+        .iter()
+        .position(|v| v.date() == d && v.kind.is_office())
 }
 
 struct Rx<'a> {
@@ -325,7 +410,10 @@ struct Rx<'a> {
 impl Rx<'_> {
     fn start(&mut self, drug: Medication, d: Date, reason: Option<&str>) {
         let visit = visit_on(self.visits, d);
-        let prescriber = visit.and_then(|v| self.visits.get(v)).map(|v| v.practitioner).unwrap_or(self.pcp);
+        let prescriber = visit
+            .and_then(|v| self.visits.get(v))
+            .map(|v| v.practitioner)
+            .unwrap_or(self.pcp);
         self.courses.push(Course {
             uuid: self.rng.uuid(),
             drug,
@@ -338,13 +426,19 @@ impl Rx<'_> {
     }
 
     fn stop(&mut self, drug: Medication, d: Date, why: &'static str) {
-        for c in self.courses.iter_mut().filter(|c| c.drug == drug && c.outcome == Outcome::Active) {
+        for c in self
+            .courses
+            .iter_mut()
+            .filter(|c| c.drug == drug && c.outcome == Outcome::Active)
+        {
             c.outcome = Outcome::Stopped(d, why);
         }
     }
 
     fn on(&self, drug: Medication, d: Date) -> bool {
-        self.courses.iter().any(|c| c.drug == drug && c.active_on(d))
+        self.courses
+            .iter()
+            .any(|c| c.drug == drug && c.active_on(d))
     }
 
     fn course(&mut self, drug: Medication, d: Date, as_of: Date, reason: Option<&str>) {
@@ -372,9 +466,16 @@ fn prescribe(
     scenario: Option<Scenario>,
 ) -> Vec<Course> {
     let _ = dir;
-    let mut rx = Rx { courses: Vec::new(), rng: rng.fork(), visits, pcp: person.pcp };
+    let mut rx = Rx {
+        courses: Vec::new(),
+        rng: rng.fork(),
+        visits,
+        pcp: person.pcp,
+    };
     let allergic = |a: Allergen| allergies.iter().any(|x| x.allergen == a);
-    let on_anticoagulant_plan = problems.iter().any(|p| p.problem == Problem::AtrialFibrillation);
+    let on_anticoagulant_plan = problems
+        .iter()
+        .any(|p| p.problem == Problem::AtrialFibrillation);
     for dx in problems {
         let d = dx.onset;
         let why = Some(dx.uuid.as_str());
@@ -395,7 +496,11 @@ fn prescribe(
             Problem::Diabetes => {
                 r.start(meds::METFORMIN_500, d, why);
                 let age = person.age_on(d);
-                if (40..=75).contains(&age) && !problems.iter().any(|p| p.problem == Problem::Hyperlipidemia && p.onset <= d) {
+                if (40..=75).contains(&age)
+                    && !problems
+                        .iter()
+                        .any(|p| p.problem == Problem::Hyperlipidemia && p.onset <= d)
+                {
                     r.start(meds::ATORVASTATIN_20, d, why);
                 }
                 if age >= 50 && r.rng.chance(0.3) && !on_anticoagulant_plan {
@@ -413,9 +518,15 @@ fn prescribe(
                         (meds::SIMVASTATIN_40, 15),
                     ])
                 };
-                let already = [meds::ATORVASTATIN_10, meds::ATORVASTATIN_20, meds::ATORVASTATIN_40, meds::SIMVASTATIN_20, meds::SIMVASTATIN_40]
-                    .iter()
-                    .any(|s| r.on(*s, d));
+                let already = [
+                    meds::ATORVASTATIN_10,
+                    meds::ATORVASTATIN_20,
+                    meds::ATORVASTATIN_40,
+                    meds::SIMVASTATIN_20,
+                    meds::SIMVASTATIN_40,
+                ]
+                .iter()
+                .any(|s| r.on(*s, d));
                 if !already {
                     r.start(statin, d, why);
                 }
@@ -438,17 +549,26 @@ fn prescribe(
                 let on_ssri = r.on(meds::SERTRALINE_50, d) || r.on(meds::ESCITALOPRAM_10, d);
                 let wants = dx.problem == Problem::Depression || r.rng.chance(0.5);
                 if !on_ssri && wants {
-                    let drug = if scenario == Some(Scenario::SertralineTramadol) || r.rng.chance(0.65) {
-                        meds::SERTRALINE_50
-                    } else {
-                        meds::ESCITALOPRAM_10
-                    };
+                    let drug =
+                        if scenario == Some(Scenario::SertralineTramadol) || r.rng.chance(0.65) {
+                            meds::SERTRALINE_50
+                        } else {
+                            meds::ESCITALOPRAM_10
+                        };
                     r.start(drug, d, why);
                 }
             }
             Problem::AtrialFibrillation => {
                 let warfarin = scenario == Some(Scenario::WarfarinNaproxen) || r.rng.chance(0.3);
-                r.start(if warfarin { meds::WARFARIN_5 } else { meds::APIXABAN_5 }, d, why);
+                r.start(
+                    if warfarin {
+                        meds::WARFARIN_5
+                    } else {
+                        meds::APIXABAN_5
+                    },
+                    d,
+                    why,
+                );
                 r.start(meds::METOPROLOL_ER_25, d, why);
             }
             Problem::KneeOsteoarthritis => {
@@ -473,58 +593,84 @@ fn prescribe(
     }
 
     // Titration at visits, chronologically, from the simulated values.
-    let htn = problems.iter().find(|p| p.problem == Problem::Hypertension).map(|p| (p.onset, p.uuid.clone()));
-    let dm = problems.iter().find(|p| p.problem == Problem::Diabetes).map(|p| (p.onset, p.uuid.clone()));
+    let htn = problems
+        .iter()
+        .find(|p| p.problem == Problem::Hypertension)
+        .map(|p| (p.onset, p.uuid.clone()));
+    let dm = problems
+        .iter()
+        .find(|p| p.problem == Problem::Diabetes)
+        .map(|p| (p.onset, p.uuid.clone()));
     let mut last_htn_change = htn.as_ref().map(|h| h.0);
     let mut last_dm_change = dm.as_ref().map(|h| h.0);
     let cough = rx.rng.chance(0.08) && scenario != Some(Scenario::AceInhibitorSpironolactone);
     for v in visits.iter().filter(|v| v.kind.is_office()) {
         let d = v.date();
-        if let (Some((onset, uuid)), Some(last)) = (&htn, last_htn_change) {
-            if d > *onset {
-                if cough && rx.on(meds::LISINOPRIL_10, d) && d.days() - onset.days() > 30 {
-                    rx.stop(meds::LISINOPRIL_10, d, "Persistent dry cough on ACE inhibitor");
-                    rx.start(meds::LOSARTAN_50, d, Some(uuid));
-                    last_htn_change = Some(d);
-                } else if d.days() - last.days() >= 90 {
-                    let body = Body { person, latent, problems, courses: &rx.courses, as_of };
-                    let mut noise = Rng::stream(v.noise, 1);
-                    let sbp = body.sbp(d) + noise.normal(0.0, 5.0);
-                    if sbp >= 140.0 {
-                        let next = if scenario == Some(Scenario::AceInhibitorSpironolactone) && rx.on(meds::LISINOPRIL_10, d) && !rx.on(meds::SPIRONOLACTONE_25, d) {
-                            Some((meds::SPIRONOLACTONE_25, None))
-                        } else if !rx.on(meds::AMLODIPINE_5, d) && !rx.on(meds::AMLODIPINE_10, d) {
-                            Some((meds::AMLODIPINE_5, None))
-                        } else if !rx.on(meds::HCTZ_25, d) {
-                            Some((meds::HCTZ_25, None))
-                        } else if rx.on(meds::AMLODIPINE_5, d) {
-                            Some((meds::AMLODIPINE_10, Some(meds::AMLODIPINE_5)))
-                        } else {
-                            None
-                        };
-                        if let Some((drug, replaces)) = next {
-                            if let Some(old) = replaces {
-                                rx.stop(old, d, "Dose increased for uncontrolled blood pressure");
-                            }
-                            rx.start(drug, d, Some(uuid));
-                            last_htn_change = Some(d);
+        if let (Some((onset, uuid)), Some(last)) = (&htn, last_htn_change)
+            && d > *onset
+        {
+            if cough && rx.on(meds::LISINOPRIL_10, d) && d.days() - onset.days() > 30 {
+                rx.stop(
+                    meds::LISINOPRIL_10,
+                    d,
+                    "Persistent dry cough on ACE inhibitor",
+                );
+                rx.start(meds::LOSARTAN_50, d, Some(uuid));
+                last_htn_change = Some(d);
+            } else if d.days() - last.days() >= 90 {
+                let body = Body {
+                    person,
+                    latent,
+                    problems,
+                    courses: &rx.courses,
+                    as_of,
+                };
+                let mut noise = Rng::stream(v.noise, 1);
+                let sbp = body.sbp(d) + noise.normal(0.0, 5.0);
+                if sbp >= 140.0 {
+                    let next = if scenario == Some(Scenario::AceInhibitorSpironolactone)
+                        && rx.on(meds::LISINOPRIL_10, d)
+                        && !rx.on(meds::SPIRONOLACTONE_25, d)
+                    {
+                        Some((meds::SPIRONOLACTONE_25, None))
+                    } else if !rx.on(meds::AMLODIPINE_5, d) && !rx.on(meds::AMLODIPINE_10, d) {
+                        Some((meds::AMLODIPINE_5, None))
+                    } else if !rx.on(meds::HCTZ_25, d) {
+                        Some((meds::HCTZ_25, None))
+                    } else if rx.on(meds::AMLODIPINE_5, d) {
+                        Some((meds::AMLODIPINE_10, Some(meds::AMLODIPINE_5)))
+                    } else {
+                        None
+                    };
+                    if let Some((drug, replaces)) = next {
+                        if let Some(old) = replaces {
+                            rx.stop(old, d, "Dose increased for uncontrolled blood pressure");
                         }
+                        rx.start(drug, d, Some(uuid));
+                        last_htn_change = Some(d);
                     }
                 }
             }
         }
-        if let (Some((onset, uuid)), Some(last)) = (&dm, last_dm_change) {
-            if d > *onset && d.days() - last.days() >= 150 {
-                let body = Body { person, latent, problems, courses: &rx.courses, as_of };
-                if body.a1c(d) >= 7.6 {
-                    if rx.on(meds::METFORMIN_500, d) {
-                        rx.stop(meds::METFORMIN_500, d, "Dose increased: HbA1c above goal");
-                        rx.start(meds::METFORMIN_1000, d, Some(uuid));
-                        last_dm_change = Some(d);
-                    } else if !rx.on(meds::GLIPIZIDE_5, d) {
-                        rx.start(meds::GLIPIZIDE_5, d, Some(uuid));
-                        last_dm_change = Some(d);
-                    }
+        if let (Some((onset, uuid)), Some(last)) = (&dm, last_dm_change)
+            && d > *onset
+            && d.days() - last.days() >= 150
+        {
+            let body = Body {
+                person,
+                latent,
+                problems,
+                courses: &rx.courses,
+                as_of,
+            };
+            if body.a1c(d) >= 7.6 {
+                if rx.on(meds::METFORMIN_500, d) {
+                    rx.stop(meds::METFORMIN_500, d, "Dose increased: HbA1c above goal");
+                    rx.start(meds::METFORMIN_1000, d, Some(uuid));
+                    last_dm_change = Some(d);
+                } else if !rx.on(meds::GLIPIZIDE_5, d) {
+                    rx.start(meds::GLIPIZIDE_5, d, Some(uuid));
+                    last_dm_change = Some(d);
                 }
             }
         }
@@ -534,8 +680,10 @@ fn prescribe(
             let reason = reason.as_deref();
             let pen_allergy = allergic(Allergen::Penicillin);
             let sulfa_allergy = allergic(Allergen::Sulfonamide);
-            let forced_pen = scenario == Some(Scenario::PenicillinAllergyAmoxicillin) && d >= as_of.add_days(-7);
-            let forced_clari = scenario == Some(Scenario::SimvastatinClarithromycin) && d >= as_of.add_days(-7);
+            let forced_pen =
+                scenario == Some(Scenario::PenicillinAllergyAmoxicillin) && d >= as_of.add_days(-7);
+            let forced_clari =
+                scenario == Some(Scenario::SimvastatinClarithromycin) && d >= as_of.add_days(-7);
             match acute {
                 Acute::StrepThroat | Acute::BacterialSinusitis => {
                     let drug = if forced_clari && acute == Acute::BacterialSinusitis {
@@ -548,7 +696,11 @@ fn prescribe(
                     rx.course(drug, d, as_of, reason);
                 }
                 Acute::Cystitis => {
-                    let drug = if sulfa_allergy || rx.rng.chance(0.6) { meds::NITROFURANTOIN_100 } else { meds::SMX_TMP_DS };
+                    let drug = if sulfa_allergy || rx.rng.chance(0.6) {
+                        meds::NITROFURANTOIN_100
+                    } else {
+                        meds::SMX_TMP_DS
+                    };
                     rx.course(drug, d, as_of, reason);
                 }
                 Acute::AsthmaExacerbation => rx.course(meds::PREDNISONE_10, d, as_of, reason),

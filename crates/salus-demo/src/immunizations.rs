@@ -21,7 +21,11 @@ pub(crate) struct Vaccine {
 }
 
 const fn v(cvx: &'static str, display: &'static str) -> Vaccine {
-    Vaccine { cvx, display, oral: false }
+    Vaccine {
+        cvx,
+        display,
+        oral: false,
+    }
 }
 
 pub(crate) const HEPB_PED: Vaccine = v("08", "Hep B, adolescent or pediatric");
@@ -29,7 +33,11 @@ pub(crate) const DTAP: Vaccine = v("20", "DTaP");
 pub(crate) const IPV: Vaccine = v("10", "IPV");
 pub(crate) const HIB: Vaccine = v("49", "Hib (PRP-OMP)");
 pub(crate) const PCV13: Vaccine = v("133", "Pneumococcal conjugate PCV 13");
-pub(crate) const ROTA: Vaccine = Vaccine { cvx: "119", display: "rotavirus, monovalent", oral: true };
+pub(crate) const ROTA: Vaccine = Vaccine {
+    cvx: "119",
+    display: "rotavirus, monovalent",
+    oral: true,
+};
 pub(crate) const MMR: Vaccine = v("03", "MMR");
 pub(crate) const VARICELLA: Vaccine = v("21", "varicella");
 pub(crate) const HEPA_PED: Vaccine = v("83", "Hep A, ped/adol, 2 dose");
@@ -71,7 +79,13 @@ fn months_between(birth: Date, d: Date) -> i32 {
     ((d.days() - birth.days()) as f64 / 30.44).round() as i32
 }
 
-pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Date, visits: &[Visit]) -> Vec<Dose> {
+pub(crate) fn schedule(
+    rng: &mut Rng,
+    birth: Date,
+    window_start: Date,
+    as_of: Date,
+    visits: &[Visit],
+) -> Vec<Dose> {
     let willing = *rng.weighted(&[(0.97, 78), (0.6, 16), (0.1, 6)]);
     let mut out: Vec<Dose> = Vec::new();
     let hpv = |d: Date| if d.year() >= 2016 { HPV9 } else { HPV4 };
@@ -81,7 +95,11 @@ pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Da
         if d < window_start && d <= as_of && rng.chance(willing) {
             for vac in *vaccines {
                 let vac = if vac.cvx == HPV9.cvx { hpv(d) } else { *vac };
-                out.push(Dose { vaccine: vac, at: DateTime::at(d, 9 * 60), visit: None });
+                out.push(Dose {
+                    vaccine: vac,
+                    at: DateTime::at(d, 9 * 60),
+                    visit: None,
+                });
             }
         }
     }
@@ -96,15 +114,27 @@ pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Da
         let at = v.start.plus_minutes(15);
         let age_m = months_between(birth, d);
         let age = d.years_since(birth);
-        let give = |vac: Vaccine, out: &mut Vec<Dose>| out.push(Dose { vaccine: vac, at, visit: Some(i) });
-        if v.kind == VisitKind::WellChild && rng.chance(willing) {
-            if let Some((_, vaccines)) = CHILD_SCHEDULE.iter().find(|(m, _)| (age_m - m).abs() <= if *m < 12 { 0 } else { 2 }) {
-                for vac in *vaccines {
-                    give(if vac.cvx == HPV9.cvx { hpv(d) } else { *vac }, &mut out);
-                }
+        let give = |vac: Vaccine, out: &mut Vec<Dose>| {
+            out.push(Dose {
+                vaccine: vac,
+                at,
+                visit: Some(i),
+            })
+        };
+        if v.kind == VisitKind::WellChild
+            && rng.chance(willing)
+            && let Some((_, vaccines)) = CHILD_SCHEDULE
+                .iter()
+                .find(|(m, _)| (age_m - m).abs() <= if *m < 12 { 0 } else { 2 })
+        {
+            for vac in *vaccines {
+                give(if vac.cvx == HPV9.cvx { hpv(d) } else { *vac }, &mut out);
             }
         }
-        let office = matches!(v.kind, VisitKind::WellChild | VisitKind::Annual | VisitKind::FollowUp);
+        let office = matches!(
+            v.kind,
+            VisitKind::WellChild | VisitKind::Annual | VisitKind::FollowUp
+        );
         if !office {
             continue;
         }
@@ -125,7 +155,14 @@ pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Da
             if age >= 50 {
                 let recombinant = d.year() >= 2018;
                 if zoster_doses == 0 && rng.chance(0.45 * willing) {
-                    give(if recombinant { ZOSTER_RECOMBINANT } else { ZOSTER_LIVE }, &mut out);
+                    give(
+                        if recombinant {
+                            ZOSTER_RECOMBINANT
+                        } else {
+                            ZOSTER_LIVE
+                        },
+                        &mut out,
+                    );
                     zoster_doses = if recombinant { 1 } else { 2 };
                     last_zoster = Some(d);
                 }
@@ -145,13 +182,13 @@ pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Da
             }
         }
         // Second recombinant zoster dose 2-6 months after the first, at any office visit.
-        if zoster_doses == 1 {
-            if let Some(first) = last_zoster {
-                let gap = d.days() - first.days();
-                if (60..=200).contains(&gap) && rng.chance(0.8) {
-                    give(ZOSTER_RECOMBINANT, &mut out);
-                    zoster_doses = 2;
-                }
+        if zoster_doses == 1
+            && let Some(first) = last_zoster
+        {
+            let gap = d.days() - first.days();
+            if (60..=200).contains(&gap) && rng.chance(0.8) {
+                give(ZOSTER_RECOMBINANT, &mut out);
+                zoster_doses = 2;
             }
         }
     }
@@ -159,10 +196,19 @@ pub(crate) fn schedule(rng: &mut Rng, birth: Date, window_start: Date, as_of: Da
     out
 }
 
-pub(crate) fn resource_for(dose: &Dose, patient: &str, encounter: Option<&str>, performer: Option<&str>, rng: &mut Rng) -> Map<String, Value> {
+pub(crate) fn resource_for(
+    dose: &Dose,
+    patient: &str,
+    encounter: Option<&str>,
+    performer: Option<&str>,
+    rng: &mut Rng,
+) -> Map<String, Value> {
     let mut r = resource("Immunization");
     r.insert("status".into(), json!("completed"));
-    r.insert("vaccineCode".into(), concept(CVX, dose.vaccine.cvx, dose.vaccine.display));
+    r.insert(
+        "vaccineCode".into(),
+        concept(CVX, dose.vaccine.cvx, dose.vaccine.display),
+    );
     r.insert("patient".into(), reference(patient));
     if let Some(e) = encounter {
         r.insert("encounter".into(), reference(e));
@@ -177,18 +223,44 @@ pub(crate) fn resource_for(dose: &Dose, patient: &str, encounter: Option<&str>, 
         );
         return r;
     }
-    let letters: String = (0..2).map(|_| char::from(b'A' + rng.below(26) as u8)).collect();
-    r.insert("lotNumber".into(), json!(format!("{letters}{}", rng.digits(4))));
+    let letters: String = (0..2)
+        .map(|_| char::from(b'A' + rng.below(26) as u8))
+        .collect();
+    r.insert(
+        "lotNumber".into(),
+        json!(format!("{letters}{}", rng.digits(4))),
+    );
     if dose.vaccine.oral {
-        r.insert("route".into(), concept("http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", "PO", "Swallow, oral"));
-    } else {
-        let (code, display) = *rng.pick(&[("LA", "left arm"), ("RA", "right arm")]);
-        r.insert("site".into(), concept("http://terminology.hl7.org/CodeSystem/v3-ActSite", code, display));
         r.insert(
             "route".into(),
-            concept("http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", "IM", "Injection, intramuscular"),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration",
+                "PO",
+                "Swallow, oral",
+            ),
         );
-        r.insert("doseQuantity".into(), json!({ "value": 0.5, "unit": "mL", "system": crate::fhir::UCUM, "code": "mL" }));
+    } else {
+        let (code, display) = *rng.pick(&[("LA", "left arm"), ("RA", "right arm")]);
+        r.insert(
+            "site".into(),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/v3-ActSite",
+                code,
+                display,
+            ),
+        );
+        r.insert(
+            "route".into(),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration",
+                "IM",
+                "Injection, intramuscular",
+            ),
+        );
+        r.insert(
+            "doseQuantity".into(),
+            json!({ "value": 0.5, "unit": "mL", "system": crate::fhir::UCUM, "code": "mL" }),
+        );
     }
     if let Some(p) = performer {
         r.insert("performer".into(), json!([{ "actor": reference(p) }]));

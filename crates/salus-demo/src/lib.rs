@@ -72,7 +72,12 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { seed: 1, patients: 100, as_of: Date::from_days(DEFAULT_AS_OF_DAYS), ids: IdStyle::default() }
+        DemoOptions {
+            seed: 1,
+            patients: 100,
+            as_of: Date::from_days(DEFAULT_AS_OF_DAYS),
+            ids: IdStyle::default(),
+        }
     }
 }
 
@@ -125,7 +130,14 @@ impl ExactSizeIterator for PatientBundles {}
 pub fn generate(options: &DemoOptions) -> DemoData {
     let directory = shared::directory(options.seed);
     let shared = shared::shared_bundle(options.seed, &directory);
-    DemoData { shared, patients: PatientBundles { options: options.clone(), directory, next: 0 } }
+    DemoData {
+        shared,
+        patients: PatientBundles {
+            options: options.clone(),
+            directory,
+            next: 0,
+        },
+    }
 }
 
 /// The shared transaction Bundle alone.

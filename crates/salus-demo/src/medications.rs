@@ -11,7 +11,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::date::{Date, DateTime};
-use crate::fhir::{RXNORM, SNOMED, UCUM, coding, concept, concept_text, date, datetime, reference, resource};
+use crate::fhir::{
+    RXNORM, SNOMED, UCUM, coding, concept, concept_text, date, datetime, reference, resource,
+};
 
 /// A drug the generator can prescribe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,15 +48,36 @@ pub(crate) enum Unit {
 }
 
 const fn daily(amount: u32, unit: Unit, per_day: u32, text: &'static str) -> Dose {
-    Dose { amount, unit, per_day, as_needed: false, course_days: None, text }
+    Dose {
+        amount,
+        unit,
+        per_day,
+        as_needed: false,
+        course_days: None,
+        text,
+    }
 }
 
 const fn prn(amount: u32, unit: Unit, per_day: u32, text: &'static str) -> Dose {
-    Dose { amount, unit, per_day, as_needed: true, course_days: None, text }
+    Dose {
+        amount,
+        unit,
+        per_day,
+        as_needed: true,
+        course_days: None,
+        text,
+    }
 }
 
 const fn course(amount: u32, unit: Unit, per_day: u32, days: u32, text: &'static str) -> Dose {
-    Dose { amount, unit, per_day, as_needed: false, course_days: Some(days), text }
+    Dose {
+        amount,
+        unit,
+        per_day,
+        as_needed: false,
+        course_days: Some(days),
+        text,
+    }
 }
 
 macro_rules! drugs {
@@ -145,7 +168,11 @@ impl Course {
 
     /// Days taken by `d` (0 before the start).
     pub(crate) fn days_on(&self, d: Date) -> i64 {
-        if self.active_on(d) { d.days() - self.start.days() } else { 0 }
+        if self.active_on(d) {
+            d.days() - self.start.days()
+        } else {
+            0
+        }
     }
 }
 
@@ -181,7 +208,10 @@ pub(crate) fn request_resource(
         "category".into(),
         json!([{ "coding": [coding("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "community", "Community")] }]),
     );
-    r.insert("medicationCodeableConcept".into(), concept(RXNORM, c.drug.rxnorm, c.drug.display));
+    r.insert(
+        "medicationCodeableConcept".into(),
+        concept(RXNORM, c.drug.rxnorm, c.drug.display),
+    );
     r.insert("subject".into(), reference(patient));
     if let Some(e) = encounter {
         r.insert("encounter".into(), reference(e));
@@ -189,7 +219,10 @@ pub(crate) fn request_resource(
     r.insert("authoredOn".into(), datetime(written));
     r.insert("requester".into(), reference(requester));
     if let Some(reason) = &c.reason {
-        r.insert("reasonReference".into(), json!([reference(&format!("urn:uuid:{reason}"))]));
+        r.insert(
+            "reasonReference".into(),
+            json!([reference(&format!("urn:uuid:{reason}"))]),
+        );
     }
     let mut bounds = Map::new();
     bounds.insert("start".into(), date(c.start));
@@ -216,12 +249,18 @@ pub(crate) fn request_resource(
     });
     r.insert("dosageInstruction".into(), json!([dosage]));
     let (supply_days, refills, quantity) = match d.course_days {
-        Some(days) => (days, 0, d.amount * d.per_day * days + u32::from(c.drug == AZITHROMYCIN_250)),
+        Some(days) => (
+            days,
+            0,
+            d.amount * d.per_day * days + u32::from(c.drug == AZITHROMYCIN_250),
+        ),
         None if d.unit == Puff => (30, 5, 1),
         None => (90, 3, d.amount * d.per_day * 90),
     };
     let dispense_unit = match d.unit {
-        Puff => json!({ "value": quantity, "unit": "inhaler", "system": UCUM, "code": "{inhaler}" }),
+        Puff => {
+            json!({ "value": quantity, "unit": "inhaler", "system": UCUM, "code": "{inhaler}" })
+        }
         _ => unit_quantity(&d, f64::from(quantity)),
     };
     r.insert(

@@ -27,13 +27,24 @@ pub(crate) struct NoteInput<'a> {
 
 pub(crate) fn text(n: &NoteInput<'_>) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{}\n{}\nDate: {}\nClinician: {}\n\n", n.title, n.patient_line, n.at, n.clinician));
+    s.push_str(&format!(
+        "{}\n{}\nDate: {}\nClinician: {}\n\n",
+        n.title, n.patient_line, n.at, n.clinician
+    ));
     s.push_str("SUBJECTIVE\n");
     s.push_str(&n.subjective);
     s.push('\n');
-    let meds = if n.medications.is_empty() { "none".to_string() } else { n.medications.join("; ") };
+    let meds = if n.medications.is_empty() {
+        "none".to_string()
+    } else {
+        n.medications.join("; ")
+    };
     s.push_str(&format!("Current medications: {meds}.\n"));
-    let allergies = if n.allergies.is_empty() { "no known allergies".to_string() } else { n.allergies.join(", ") };
+    let allergies = if n.allergies.is_empty() {
+        "no known allergies".to_string()
+    } else {
+        n.allergies.join(", ")
+    };
     s.push_str(&format!("Allergies: {allergies}.\n\nOBJECTIVE\n"));
     if let Some(v) = n.vitals {
         let mut parts = Vec::new();
@@ -81,7 +92,10 @@ pub(crate) fn document(body: &str, description: &str, ctx: &Ctx<'_>) -> Map<Stri
     let mut r = resource("DocumentReference");
     r.insert("status".into(), json!("current"));
     r.insert("docStatus".into(), json!("final"));
-    r.insert("type".into(), concept_text(LOINC, "11506-3", "Progress note", "Progress note"));
+    r.insert(
+        "type".into(),
+        concept_text(LOINC, "11506-3", "Progress note", "Progress note"),
+    );
     r.insert(
         "category".into(),
         json!([{ "coding": [coding("http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "clinical-note", "Clinical Note")] }]),

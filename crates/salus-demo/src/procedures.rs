@@ -10,7 +10,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::date::DateTime;
-use crate::fhir::{LOINC, SNOMED, concept, concept_text, datetime, obs_category, reference, resource};
+use crate::fhir::{
+    LOINC, SNOMED, concept, concept_text, datetime, obs_category, reference, resource,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -24,10 +26,30 @@ pub(crate) enum Kind {
 impl Kind {
     fn code(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            Kind::Colonoscopy => (SNOMED, "73761001", "Colonoscopy (procedure)", "Screening colonoscopy"),
-            Kind::Mammography => (LOINC, "26175-0", "MG Breast - bilateral Screening", "Screening mammogram, bilateral"),
-            Kind::DepressionScreening => (SNOMED, "171207006", "Depression screening (procedure)", "Depression screening (PHQ-2)"),
-            Kind::DiabeticEyeExam => (SNOMED, "722161008", "Diabetic retinal eye exam (procedure)", "Dilated diabetic eye exam"),
+            Kind::Colonoscopy => (
+                SNOMED,
+                "73761001",
+                "Colonoscopy (procedure)",
+                "Screening colonoscopy",
+            ),
+            Kind::Mammography => (
+                LOINC,
+                "26175-0",
+                "MG Breast - bilateral Screening",
+                "Screening mammogram, bilateral",
+            ),
+            Kind::DepressionScreening => (
+                SNOMED,
+                "171207006",
+                "Depression screening (procedure)",
+                "Depression screening (PHQ-2)",
+            ),
+            Kind::DiabeticEyeExam => (
+                SNOMED,
+                "722161008",
+                "Diabetic retinal eye exam (procedure)",
+                "Dilated diabetic eye exam",
+            ),
             Kind::Spirometry => (SNOMED, "127783003", "Spirometry (procedure)", "Spirometry"),
         }
     }
@@ -44,7 +66,13 @@ pub(crate) struct Ctx<'a> {
     pub location: Option<&'a str>,
 }
 
-pub(crate) fn procedure(kind: Kind, start: DateTime, end: DateTime, outcome: &str, ctx: &Ctx<'_>) -> Map<String, Value> {
+pub(crate) fn procedure(
+    kind: Kind,
+    start: DateTime,
+    end: DateTime,
+    outcome: &str,
+    ctx: &Ctx<'_>,
+) -> Map<String, Value> {
     let (system, code, display, text) = kind.code();
     let mut r = resource("Procedure");
     r.insert("status".into(), json!("completed"));
@@ -53,8 +81,14 @@ pub(crate) fn procedure(kind: Kind, start: DateTime, end: DateTime, outcome: &st
     if let Some(e) = ctx.encounter {
         r.insert("encounter".into(), reference(e));
     }
-    r.insert("performedPeriod".into(), json!({ "start": datetime(start), "end": datetime(end) }));
-    r.insert("performer".into(), json!([{ "actor": reference(ctx.performer) }]));
+    r.insert(
+        "performedPeriod".into(),
+        json!({ "start": datetime(start), "end": datetime(end) }),
+    );
+    r.insert(
+        "performer".into(),
+        json!([{ "actor": reference(ctx.performer) }]),
+    );
     if let Some(l) = ctx.location {
         r.insert("location".into(), reference(l));
     }
@@ -63,7 +97,12 @@ pub(crate) fn procedure(kind: Kind, start: DateTime, end: DateTime, outcome: &st
 }
 
 /// Cervical cytology (and, from 30, HPV co-testing) results, both negative.
-pub(crate) fn cervical_screening(at: DateTime, with_hpv: bool, ctx: &Ctx<'_>, lab: &str) -> Vec<Map<String, Value>> {
+pub(crate) fn cervical_screening(
+    at: DateTime,
+    with_hpv: bool,
+    ctx: &Ctx<'_>,
+    lab: &str,
+) -> Vec<Map<String, Value>> {
     let mut out = Vec::new();
     let base = |code: &str, display: &str, text: &str| {
         let mut r = resource("Observation");
@@ -78,8 +117,15 @@ pub(crate) fn cervical_screening(at: DateTime, with_hpv: bool, ctx: &Ctx<'_>, la
         r.insert("performer".into(), json!([reference(lab)]));
         r
     };
-    let mut pap = base("10524-7", "Microscopic observation [Identifier] in Cervix by Cyto stain", "Pap smear");
-    pap.insert("valueString".into(), json!("Negative for intraepithelial lesion or malignancy (NILM)"));
+    let mut pap = base(
+        "10524-7",
+        "Microscopic observation [Identifier] in Cervix by Cyto stain",
+        "Pap smear",
+    );
+    pap.insert(
+        "valueString".into(),
+        json!("Negative for intraepithelial lesion or malignancy (NILM)"),
+    );
     out.push(pap);
     if with_hpv {
         let mut hpv = base(
@@ -87,7 +133,10 @@ pub(crate) fn cervical_screening(at: DateTime, with_hpv: bool, ctx: &Ctx<'_>, la
             "Human papilloma virus 16+18+31+33+35+45+51+52+56 DNA [Presence] in Cervix by Probe",
             "High-risk HPV DNA",
         );
-        hpv.insert("valueCodeableConcept".into(), concept(SNOMED, "260385009", "Negative (qualifier value)"));
+        hpv.insert(
+            "valueCodeableConcept".into(),
+            concept(SNOMED, "260385009", "Negative (qualifier value)"),
+        );
         out.push(hpv);
     }
     out

@@ -111,7 +111,9 @@ impl Rng {
 
     /// `n` decimal digits.
     pub(crate) fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 

@@ -60,13 +60,24 @@ pub(crate) fn directory(seed: u64) -> Directory {
     for (role, count) in STAFF {
         for _ in 0..*count {
             let female = rng.chance(0.5);
-            let given = if female { rng.pick(FEMALE_FIRST) } else { rng.pick(MALE_FIRST) };
+            let given = if female {
+                rng.pick(FEMALE_FIRST)
+            } else {
+                rng.pick(MALE_FIRST)
+            };
             let family = rng.pick(SURNAMES);
             let id = rng.uuid();
-            practitioners.push(Practitioner { id, display: format!("Dr. {given} {family}"), role: *role });
+            practitioners.push(Practitioner {
+                id,
+                display: format!("Dr. {given} {family}"),
+                role: *role,
+            });
         }
     }
-    let mut site = |name: &str| Site { id: rng.uuid(), display: name.to_string() };
+    let mut site = |name: &str| Site {
+        id: rng.uuid(),
+        display: name.to_string(),
+    };
     Directory {
         practitioners,
         clinic_org: site("Riverside Primary Care"),
@@ -108,7 +119,10 @@ fn phone(rng: &mut Rng) -> Value {
 fn organization(rng: &mut Rng, site: &Site, line: &str, part_of: Option<&Site>) -> Value {
     let mut r = resource("Organization");
     r.insert("id".into(), json!(site.id));
-    r.insert("identifier".into(), json!([{ "system": NPI, "value": npi(rng) }]));
+    r.insert(
+        "identifier".into(),
+        json!([{ "system": NPI, "value": npi(rng) }]),
+    );
     r.insert("active".into(), json!(true));
     r.insert(
         "type".into(),
@@ -118,25 +132,49 @@ fn organization(rng: &mut Rng, site: &Site, line: &str, part_of: Option<&Site>) 
     r.insert("telecom".into(), phone(rng));
     r.insert("address".into(), address(line));
     if let Some(parent) = part_of {
-        r.insert("partOf".into(), reference_display(&format!("Organization/{}", parent.id), &parent.display));
+        r.insert(
+            "partOf".into(),
+            reference_display(&format!("Organization/{}", parent.id), &parent.display),
+        );
     }
     Value::Object(r)
 }
 
-fn location(rng: &mut Rng, site: &Site, org: &Site, code: &str, display: &str, line: &str) -> Value {
+fn location(
+    rng: &mut Rng,
+    site: &Site,
+    org: &Site,
+    code: &str,
+    display: &str,
+    line: &str,
+) -> Value {
     let mut r = resource("Location");
     r.insert("id".into(), json!(site.id));
     r.insert("status".into(), json!("active"));
     r.insert("name".into(), json!(site.display));
     r.insert("mode".into(), json!("instance"));
-    r.insert("type".into(), json!([concept("http://terminology.hl7.org/CodeSystem/v3-RoleCode", code, display)]));
+    r.insert(
+        "type".into(),
+        json!([concept(
+            "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+            code,
+            display
+        )]),
+    );
     r.insert("telecom".into(), phone(rng));
     r.insert("address".into(), json!({ "use": "work", "line": [line], "city": "Columbus", "state": STATE, "postalCode": "43215", "country": "US" }));
     r.insert(
         "physicalType".into(),
-        concept("http://terminology.hl7.org/CodeSystem/location-physical-type", "bu", "Building"),
+        concept(
+            "http://terminology.hl7.org/CodeSystem/location-physical-type",
+            "bu",
+            "Building",
+        ),
     );
-    r.insert("managingOrganization".into(), reference_display(&format!("Organization/{}", org.id), &org.display));
+    r.insert(
+        "managingOrganization".into(),
+        reference_display(&format!("Organization/{}", org.id), &org.display),
+    );
     Value::Object(r)
 }
 
@@ -145,10 +183,17 @@ fn practitioner(rng: &mut Rng, p: &Practitioner) -> Value {
     let mut words = p.display.split(' ').skip(1);
     let given = words.next().unwrap_or_default();
     let family = words.next().unwrap_or_default();
-    let gender = if FEMALE_FIRST.contains(&given) { "female" } else { "male" };
+    let gender = if FEMALE_FIRST.contains(&given) {
+        "female"
+    } else {
+        "male"
+    };
     let mut r = resource("Practitioner");
     r.insert("id".into(), json!(p.id));
-    r.insert("identifier".into(), json!([{ "system": NPI, "value": npi(rng) }]));
+    r.insert(
+        "identifier".into(),
+        json!([{ "system": NPI, "value": npi(rng) }]),
+    );
     r.insert("active".into(), json!(true));
     r.insert(
         "name".into(),
@@ -165,7 +210,12 @@ pub(crate) fn shared_bundle(seed: u64, dir: &Directory) -> Value {
     let mut rng = Rng::stream(seed, u64::MAX);
     let mut bundle = Bundle::new();
     let orgs = [
-        organization(&mut rng, &dir.clinic_org, "100 Riverside Drive", Some(&dir.hospital_org)),
+        organization(
+            &mut rng,
+            &dir.clinic_org,
+            "100 Riverside Drive",
+            Some(&dir.hospital_org),
+        ),
         organization(&mut rng, &dir.hospital_org, "200 Riverside Drive", None),
     ];
     for org in orgs {
@@ -174,11 +224,46 @@ pub(crate) fn shared_bundle(seed: u64, dir: &Directory) -> Value {
     let h = &dir.hospital_org;
     let c = &dir.clinic_org;
     let locations = [
-        location(&mut rng, &dir.family_clinic, c, "FMC", "Family medicine clinic", "100 Riverside Drive"),
-        location(&mut rng, &dir.pediatric_clinic, c, "PEDC", "Pediatrics clinic", "110 Riverside Drive"),
-        location(&mut rng, &dir.emergency, h, "ER", "Emergency room", "200 Riverside Drive"),
-        location(&mut rng, &dir.endoscopy, h, "ENDOS", "Endoscopy lab", "200 Riverside Drive"),
-        location(&mut rng, &dir.radiology, h, "RADDX", "Radiology diagnostics or therapeutics unit", "200 Riverside Drive"),
+        location(
+            &mut rng,
+            &dir.family_clinic,
+            c,
+            "FMC",
+            "Family medicine clinic",
+            "100 Riverside Drive",
+        ),
+        location(
+            &mut rng,
+            &dir.pediatric_clinic,
+            c,
+            "PEDC",
+            "Pediatrics clinic",
+            "110 Riverside Drive",
+        ),
+        location(
+            &mut rng,
+            &dir.emergency,
+            h,
+            "ER",
+            "Emergency room",
+            "200 Riverside Drive",
+        ),
+        location(
+            &mut rng,
+            &dir.endoscopy,
+            h,
+            "ENDOS",
+            "Endoscopy lab",
+            "200 Riverside Drive",
+        ),
+        location(
+            &mut rng,
+            &dir.radiology,
+            h,
+            "RADDX",
+            "Radiology diagnostics or therapeutics unit",
+            "200 Riverside Drive",
+        ),
     ];
     for loc in locations {
         bundle.put_shared(loc);
@@ -204,10 +289,14 @@ mod tests {
                 .enumerate()
                 .map(|(i, c)| {
                     let d = c.to_digit(10).unwrap_or(0);
-                    if i % 2 == 1 { (d * 2) / 10 + (d * 2) % 10 } else { d }
+                    if i % 2 == 1 {
+                        (d * 2) / 10 + (d * 2) % 10
+                    } else {
+                        d
+                    }
                 })
                 .sum();
-            sum % 10 == 0
+            sum.is_multiple_of(10)
         };
         assert!(luhn_ok("1234567893"));
         let mut rng = Rng::stream(3, 0);
