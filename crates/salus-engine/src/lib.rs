@@ -6,6 +6,7 @@
 //! Every call takes a [`Caller`] from the start, so access control and audit add policy here,
 //! never new signatures at the edges.
 
+mod bundle;
 mod caller;
 pub mod clock;
 mod commit;
@@ -16,6 +17,7 @@ mod search;
 mod summary;
 pub mod validation;
 
+pub use bundle::DEFAULT_MAX_BUNDLE_ENTRIES;
 pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
@@ -34,11 +36,23 @@ pub struct Engine {
     store: Store,
     validator: Arc<dyn ResourceValidator>,
     search_state: search::SearchState,
+    max_bundle_entries: usize,
 }
 
 impl Engine {
     pub fn new(store: Store, validator: Arc<dyn ResourceValidator>) -> Self {
-        Engine { store, validator, search_state: search::SearchState::new() }
+        Engine {
+            store,
+            validator,
+            search_state: search::SearchState::new(),
+            max_bundle_entries: bundle::DEFAULT_MAX_BUNDLE_ENTRIES,
+        }
+    }
+
+    /// Sets the most entries a batch or transaction Bundle may have.
+    pub fn with_max_bundle_entries(mut self, max: usize) -> Self {
+        self.max_bundle_entries = max;
+        self
     }
 
     /// Access decisions. Until users and SMART scopes exist (the identity issue), the only

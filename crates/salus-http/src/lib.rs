@@ -10,6 +10,7 @@ mod negotiate;
 pub mod outcome;
 mod respond;
 mod rest;
+mod search;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -75,15 +76,18 @@ pub fn app(engine: Engine, config: HttpConfig) -> Router {
 
 fn fhir_routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(search::search_system).post(search::bundle))
         .route("/metadata", get(metadata))
         .route("/_history", get(rest::history_system))
-        .route("/{type}", post(rest::create))
+        .route("/{type}", get(search::search_type).post(rest::create))
+        .route("/{type}/_search", post(search::search_post))
         .route("/{type}/_history", get(rest::history_type))
         .route("/{type}/$validate", post(rest::validate_type))
         .route("/{type}/{id}", get(rest::read).put(rest::update).patch(rest::patch).delete(rest::delete))
         .route("/{type}/{id}/$validate", post(rest::validate_instance))
         .route("/{type}/{id}/_history", get(rest::history_instance))
         .route("/{type}/{id}/_history/{version}", get(rest::vread))
+        .route("/{compartment}/{id}/{type}", get(search::search_compartment))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -280,13 +280,18 @@ async fn history(
     let url_with = |extra: Option<(String, String)>| {
         let mut pairs = kept.clone();
         pairs.extend(extra);
-        let query = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let query = query_string(&pairs);
         if query.is_empty() { format!("{base}/{path}") } else { format!("{base}/{path}?{query}") }
     };
     let self_url = url_with(before_seq.map(|s| ("_cursor".to_string(), s.to_string())));
     let next_url = page.next_before_seq.map(|s| url_with(Some(("_cursor".to_string(), s.to_string()))));
     let body = bundle::history(&base, &self_url, next_url.as_deref(), page.total, &page.versions);
     Ok(respond::raw(StatusCode::OK, body))
+}
+
+/// `k=v&k=v` with each part percent-encoded.
+pub fn query_string(pairs: &[(String, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters pass).

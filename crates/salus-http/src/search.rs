@@ -1,0 +1,147 @@
+//! Search over HTTP: `GET /fhir/Type?...`, `POST /fhir/Type/_search` (form body), system
+//! search `GET /fhir?_type=...` and compartment search `GET /fhir/Patient/ID/Type?...`. The
+//! engine does the searching; this module reads the request and writes the searchset Bundle.
+
+use crate::outcome::ApiError;
+use crate::rest::Params;
+use crate::{AppState, body, bundle, negotiate, respond};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use salus_engine::{Caller, SearchRequest, SearchResult};
+use serde_json::json;
+
+/// Parameters that shape the response rather than select resources.
+const FORMAT_PARAMS: &[&str] = &["_format", "_pretty"];
+
+fn lenient(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split([',', ';']).any(|p| p.trim().eq_ignore_ascii_case("handling=lenient")))
+}
+
+pub async fn search_type(
+    State(state): State<AppState>,
+    Path(resource_type): Path<String>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let path = resource_type.clone();
+    run(state, headers, Some(resource_type), None, params, path).await
+}
+
+pub async fn search_system(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    run(state, headers, None, None, params, String::new()).await
+}
+
+pub async fn search_compartment(
+    State(state): State<AppState>,
+    Path((compartment, id, resource_type)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let path = format!("{compartment}/{id}/{resource_type}");
+    let resource_type = if resource_type == "*" { None } else { Some(resource_type) };
+    run(state, headers, resource_type, Some((compartment, id)), params, path).await
+}
+
+/// `POST /fhir/Type/_search`: parameters in an `application/x-www-form-urlencoded` body (and
+/// possibly the URL), so that long or sensitive criteria stay out of URLs and logs.
+pub async fn search_post(
+    State(state): State<AppState>,
+    Path(resource_type): Path<String>,
+    headers: HeaderMap,
+    Query(mut params): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let media = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !media.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "POST _search takes its parameters as application/x-www-form-urlencoded",
+            None,
+        ));
+    }
+    let bytes = body::read_limited(body, state.max_body_bytes).await?;
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the form body could not be read: {e}")))?;
+    params.extend(form);
+    let path = resource_type.clone();
+    run(state, headers, Some(resource_type), None, params, path).await
+}
+
+async fn run(
+    state: AppState,
+    headers: HeaderMap,
+    resource_type: Option<String>,
+    compartment: Option<(String, String)>,
+    params: Vec<(String, String)>,
+    path: String,
+) -> Result<Response, ApiError> {
+    let format = params.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str());
+    negotiate::check_accept(&headers, format)?;
+    let search_params: Vec<(String, String)> =
+        params.iter().filter(|(k, _)| !FORMAT_PARAMS.contains(&k.as_str())).cloned().collect();
+    let request = SearchRequest { resource_type, compartment, params: search_params.clone(), lenient: lenient(&headers) };
+    let result = state.engine.search(&Caller::system(), request).await?;
+    let base = state.base_url(&headers);
+    let endpoint = if path.is_empty() { base.clone() } else { format!("{base}/{path}") };
+    Ok(respond::raw(StatusCode::OK, searchset(&base, &endpoint, &search_params, &result)))
+}
+
+fn searchset(base: &str, endpoint: &str, params: &[(String, String)], result: &SearchResult) -> Vec<u8> {
+    let query = crate::rest::query_string(params);
+    let self_url = if query.is_empty() { endpoint.to_string() } else { format!("{endpoint}?{query}") };
+    let mut links = vec![json!({"relation": "self", "url": self_url})];
+    if let Some(next) = &result.next {
+        let token = crate::rest::query_string(&[("_cursor".to_string(), next.clone())]);
+        links.push(json!({"relation": "next", "url": format!("{endpoint}?{token}")}));
+    }
+    let mut head = json!({ "resourceType": "Bundle", "type": "searchset", "link": links });
+    if let Some(total) = result.total {
+        head["total"] = json!(total);
+    }
+    fn entry<'a>(base: &str, mode: &str, v: &'a salus_engine::StoredVersion) -> (serde_json::Value, Option<&'a [u8]>) {
+        let meta = json!({ "fullUrl": format!("{base}/{}/{}", v.resource_type, v.id), "search": { "mode": mode } });
+        (meta, v.body.as_deref())
+    }
+    let outcome = (!result.issues.is_empty()).then(|| {
+        let issues: Vec<_> = result
+            .issues
+            .iter()
+            .map(|m| json!({"severity": "warning", "code": "not-supported", "diagnostics": m}))
+            .collect();
+        json!({ "resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"} })
+    });
+    let entries = result
+        .matches
+        .iter()
+        .map(|v| entry(base, "match", v))
+        .chain(result.included.iter().map(|v| entry(base, "include", v)))
+        .chain(outcome.into_iter().map(|o| (o, None)));
+    bundle::assemble(&head, entries)
+}
+
+/// `POST /fhir` with a batch or transaction Bundle.
+pub async fn bundle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let format = params.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str());
+    negotiate::check_accept(&headers, format)?;
+    negotiate::check_content_type(&headers, false)?;
+    let bytes = body::read_limited(body, state.max_body_bytes).await?;
+    let bundle = body::parse_json(&bytes)?;
+    let response = state.engine.process_bundle(&Caller::system(), bundle).await?;
+    Ok(respond::json(StatusCode::OK, &response))
+}
