@@ -37,9 +37,7 @@ pub fn check_extension(w: &mut Walker, obj: &Map<String, Value>, parent: Ctx, is
         w.error_at(".url", IssueType::Invalid, format!("the extension URL must not contain a version ('{url}')"));
         return;
     }
-    if !w.opts.allow_example_urls && rules::is_example_url(url) {
-        w.error_at(".url", IssueType::Invalid, format!("example URLs are not allowed in this context ({url})"));
-    }
+    // (An example URL is refused, when the options say so, by the walk's uri check.)
     match w.defs.extension(url) {
         Some(def) => check_against_definition(w, obj, def, value_key, parent, is_modifier_slot),
         None if url.starts_with(CORE_PREFIX) => w.error(
@@ -53,6 +51,8 @@ pub fn check_extension(w: &mut Walker, obj: &Map<String, Value>, parent: Ctx, is
                 IssueType::Extension,
                 format!("the extension {url} is unknown: it was not checked"),
             ),
+            // Documentation examples are known not to resolve; refused only by the example option.
+            UnknownExtensions::Reject if rules::is_example_url(url) && w.opts.allow_example_urls => {}
             UnknownExtensions::Reject => {
                 w.error(IssueType::Structure, format!("the extension {url} could not be found so is not allowed here"))
             }
@@ -175,10 +175,16 @@ fn context_allows(w: &Walker, def: &TypeDef, parent: Ctx) -> bool {
             e == "Element"
                 || e == "Base"
                 || e == parent.via
+                || e == parent.alt
                 || e == parent.type_name
                 || w.defs.is_subtype(parent.type_name, e)
                 // Backbone paths: context `Patient.contact` matches the struct path.
                 || parent.via.strip_suffix("[x]").is_some_and(|v| e.starts_with(v))
+                // The specification's own definitions put `structuredefinition-fhir-type`
+                // (context ElementDefinition.type.code) on ElementDefinition.type; accept an
+                // extension on the direct parent of its context element, as the reference
+                // validator does for these files.
+                || e.strip_prefix(parent.alt).is_some_and(|rest| rest.starts_with('.') && !rest[1..].contains('.'))
         }
         // FHIRPath contexts and contexts that name another extension are not evaluated.
         _ => true,

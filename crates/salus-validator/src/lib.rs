@@ -12,7 +12,9 @@
 //! same validator runs on every write of a bulk import.
 
 mod bindings;
+mod conformance;
 mod extensions;
+mod invariants;
 mod json;
 mod outcome;
 mod primitives;
@@ -22,6 +24,7 @@ mod schema;
 mod walk;
 mod xhtml;
 
+pub use invariants::engine_failures;
 pub use json::{JsonError, parse_json};
 pub use outcome::{Issue, IssueType, Outcome, Severity};
 
@@ -53,6 +56,8 @@ pub struct Options {
     pub no_html_in_markdown: bool,
     /// Validate contained resources (on by default; off only to mirror other validators).
     pub validate_contained: bool,
+    /// Evaluate the specification's FHIRPath invariants (on by default).
+    pub invariants: bool,
 }
 
 impl Default for Options {
@@ -63,6 +68,7 @@ impl Default for Options {
             security_checks: false,
             no_html_in_markdown: false,
             validate_contained: true,
+            invariants: true,
         }
     }
 }

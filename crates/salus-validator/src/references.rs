@@ -4,7 +4,7 @@
 //! (ref-1, and dom-3's "every contained resource is referenced").
 
 use crate::outcome::IssueType;
-use crate::primitives::{is_id, is_uuid};
+use crate::primitives::is_id;
 use crate::schema::Elem;
 use crate::walk::{Frame, LocalRef, Walker};
 use serde_json::{Map, Value};
@@ -23,7 +23,7 @@ pub fn check_reference(w: &mut Walker, obj: &Map<String, Value>, elem: &'static 
     if let Some(local) = reference.strip_prefix('#') {
         let len = w.path.len();
         w.path.push_str(".reference");
-        record_local(w, local, &elem.targets);
+        record_local(w, local, &elem.targets, true);
         w.path.truncate(len);
         return;
     }
@@ -68,9 +68,8 @@ pub fn parse_reference(r: &str) -> Result<Option<&str>, String> {
         return Err(format!("the reference '{r}' contains whitespace"));
     }
     if let Some(rest) = r.strip_prefix("urn:") {
-        if rest.starts_with("uuid:") && !is_uuid(r) {
-            return Err(format!("'{r}' is not a valid urn:uuid: (lower-case UUID expected)"));
-        }
+        // `urn:uuid:` references name a Bundle entry's fullUrl, which is a uri: its UUID form
+        // is not enforced there, so it is not here either (the reference validator agrees).
         if rest.starts_with("oid:") && !crate::primitives::check(crate::primitives::Prim::Oid, &Value::String(r.to_string())).is_ok() {
             return Err(format!("'{r}' is not a valid urn:oid:"));
         }
@@ -80,7 +79,9 @@ pub fn parse_reference(r: &str) -> Result<Option<&str>, String> {
         // Absolute: the RESTful tail `.../Type/id[/_history/vid]` names the type, if present.
         let path = &r[i + 3..];
         let segments: Vec<&str> = path.split('/').collect();
-        return Ok(restful_type(&segments));
+        // Only an R4 type name is a claim about the target: other servers' URLs may end in
+        // anything (`.../ig/vhdir/Network/x`).
+        return Ok(restful_type(&segments).filter(|t| salus_fhir::r4().is_resource_type(t)));
     }
     if r.contains(':') {
         return Ok(None); // another absolute URI scheme (mailto:, ...)
@@ -121,11 +122,11 @@ fn restful_type<'a>(segments: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Notes a `#id` reference for resolution when the enclosing resource ends.
-pub fn record_local(w: &mut Walker, target: &str, targets: &'static [&'static str]) {
+pub fn record_local(w: &mut Walker, target: &str, targets: &'static [&'static str], must_resolve: bool) {
     let path = w.path.clone();
     if let Some(frame) = w.frames.last_mut() {
         let from_contained = frame.current_contained;
-        frame.local_refs.push(LocalRef { target: target.to_string(), path, from_contained, targets });
+        frame.local_refs.push(LocalRef { target: target.to_string(), path, from_contained, targets, must_resolve });
     }
 }
 
@@ -151,6 +152,7 @@ pub fn resolve_local(w: &mut Walker, frame: Frame) {
                     push(w, &r.path, IssueType::Structure, format!("this reference may refer to {}, not to a {t}", r.targets.join(", ")));
                 }
             }
+            None if !r.must_resolve => {}
             None => push(
                 w,
                 &r.path,

@@ -4,7 +4,7 @@
 //! checks.
 
 use crate::outcome::IssueType;
-use crate::primitives;
+use crate::{conformance, primitives};
 use crate::walk::{Role, Walker};
 use serde_json::{Map, Value};
 
@@ -32,8 +32,12 @@ pub fn contained_rules(w: &mut Walker, obj: &Map<String, Value>, _type_name: &st
 
 /// Checks that depend on the resource type, run after its content was walked.
 pub fn resource_rules(w: &mut Walker, obj: &Map<String, Value>, type_name: &str) {
-    if type_name == "Bundle" {
-        bundle(w, obj);
+    match type_name {
+        "Bundle" => bundle(w, obj),
+        "SearchParameter" => conformance::search_parameter(w, obj),
+        "CapabilityStatement" => conformance::capability_statement(w, obj),
+        "StructureDefinition" => conformance::structure_definition(w, obj),
+        _ => {}
     }
 }
 

@@ -5,8 +5,9 @@
 //! a hash map from JSON name to [`Prop`], and one [`Elem`] per element with its cardinality,
 //! binding and reference targets resolved.
 
+use crate::invariants::Invariant;
 use crate::primitives::Prim;
-use salus_fhir::definitions::{BindingStrength, Constraint, ElementDef, TypeKind, ValueSetExpansion};
+use salus_fhir::definitions::{BindingStrength, ElementDef, TypeKind, ValueSetExpansion};
 use salus_fhir::Definitions;
 use std::collections::HashMap;
 
@@ -48,15 +49,15 @@ pub struct Elem {
     pub max: Option<u32>,
     pub is_array: bool,
     pub is_choice: bool,
-    pub is_modifier: bool,
     /// A required binding to a value set whose expansion the base spec fully enumerates; other
     /// bindings cannot refuse anything.
     pub required_vs: Option<&'static ValueSetExpansion>,
-    pub binding_url: Option<&'static str>,
     /// Resource types a Reference here may point to; empty means any.
     pub targets: Vec<&'static str>,
     pub max_length: Option<u32>,
-    pub constraints: &'static [Constraint],
+    /// Invariants on an element whose type is a datatype (`Organization.address`: org-2);
+    /// those of inline structures are on their [`Struct`].
+    pub invariants: Vec<Invariant>,
 }
 
 #[derive(Debug)]
@@ -69,7 +70,7 @@ pub struct Struct {
     pub props: HashMap<&'static str, Prop>,
     pub elems: Vec<Elem>,
     /// Invariants on the type or backbone element itself (from its root element).
-    pub constraints: &'static [Constraint],
+    pub invariants: Vec<Invariant>,
     pub is_resource: bool,
 }
 
@@ -117,17 +118,20 @@ impl Schema {
         // Registered before the children are built: types are recursive (Identifier ->
         // Reference -> Identifier, Extension -> Extension).
         self.by_key.insert(path.to_string(), id);
-        let root = defs.element(path);
+        let root = children_of(defs, path.rsplit_once('.').map_or("", |(parent, _)| parent))
+            .into_iter()
+            .find(|e| e.path == path)
+            .or_else(|| defs.type_def(path).and_then(|t| t.elements.first()));
         let is_resource = defs.type_def(path).is_some_and(|t| t.kind == TypeKind::Resource);
         self.structs.push(Struct {
             name: root.map(|e| e.path.as_str()).unwrap_or(type_name),
             type_name,
             props: HashMap::new(),
             elems: Vec::new(),
-            constraints: root.map(|e| e.constraints.as_slice()).unwrap_or(&[]),
+            invariants: Invariant::from_constraints(root.map(|e| e.constraints.as_slice()).unwrap_or(&[])),
             is_resource,
         });
-        let children: Vec<&'static ElementDef> = defs.children(path).collect();
+        let children = children_of(defs, path);
         let mut props = HashMap::new();
         let mut elems = Vec::with_capacity(children.len());
         for (slot, e) in children.into_iter().enumerate() {
@@ -186,18 +190,27 @@ impl Schema {
     }
 }
 
+/// The direct children of a type or backbone path, read from the type's own snapshot.
+///
+/// Not `Definitions::children`: its path index also holds the elements of the Quantity
+/// profiles (`SimpleQuantity`, `MoneyQuantity`), whose element paths are `Quantity.*`, so the
+/// children of `Quantity` come out twice and the profile's `comparator` max 0 wins.
+fn children_of(defs: &'static Definitions, path: &str) -> Vec<&'static ElementDef> {
+    let root = path.split('.').next().unwrap_or(path);
+    let Some(t) = defs.type_def(root) else { return Vec::new() };
+    t.elements
+        .iter()
+        .filter(|e| e.slice_name.is_none() && !e.id.as_deref().is_some_and(|id| id.contains(':')))
+        .filter(|e| e.path.strip_prefix(path).and_then(|r| r.strip_prefix('.')).is_some_and(|r| !r.contains('.')))
+        .collect()
+}
+
 fn elem_of(defs: &'static Definitions, e: &'static ElementDef) -> Elem {
     let max = e.max.parse::<u32>().ok();
-    let (required_vs, binding_url) = match &e.binding {
-        Some(b) => {
-            let vs = if b.strength == BindingStrength::Required {
-                defs.value_set(&b.value_set).filter(|vs| vs.complete)
-            } else {
-                None
-            };
-            (vs, Some(b.value_set.as_str()))
-        }
-        None => (None, None),
+    let inline = e.content_reference.is_some() || e.types.iter().any(|t| matches!(t.code.as_str(), "BackboneElement" | "Element"));
+    let required_vs = match &e.binding {
+        Some(b) if b.strength == BindingStrength::Required => defs.value_set(&b.value_set).filter(|vs| vs.complete),
+        _ => None,
     };
     let mut targets = Vec::new();
     for t in &e.types {
@@ -220,12 +233,10 @@ fn elem_of(defs: &'static Definitions, e: &'static ElementDef) -> Elem {
         max,
         is_array: e.is_array(),
         is_choice: e.is_choice(),
-        is_modifier: e.is_modifier,
         required_vs,
-        binding_url,
         targets,
         max_length: e.max_length,
-        constraints: e.constraints.as_slice(),
+        invariants: if inline { Vec::new() } else { Invariant::from_constraints(e.constraints.as_slice()) },
     }
 }
 

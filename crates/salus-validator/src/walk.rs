@@ -11,7 +11,7 @@
 use crate::outcome::{Issue, IssueType, Severity};
 use crate::primitives::{self, Prim};
 use crate::schema::{Elem, Prop, Schema, StructId, Ty};
-use crate::{Options, bindings, extensions, references, rules, xhtml};
+use crate::{Options, bindings, extensions, invariants, references, rules, xhtml};
 use salus_fhir::Definitions;
 use serde_json::{Map, Value};
 
@@ -33,6 +33,9 @@ pub enum Role {
 pub struct Ctx {
     pub type_name: &'static str,
     pub via: &'static str,
+    /// For an element defined by contentReference (`CapabilityStatement.rest.operation`), the
+    /// referenced definition path (`CapabilityStatement.rest.resource.operation`); else `via`.
+    pub alt: &'static str,
 }
 
 /// A local reference (`#id`) met while walking a resource, resolved when the resource ends.
@@ -42,6 +45,9 @@ pub struct LocalRef {
     /// Index of the contained resource the reference was found in, if any.
     pub from_contained: Option<usize>,
     pub targets: &'static [&'static str],
+    /// A Reference must resolve (ref-1); a `#id` in a uri or canonical only counts as a
+    /// use of the contained resource (dom-3), since `#` also starts other fragments.
+    pub must_resolve: bool,
 }
 
 /// Per-resource state for the rules that span the resource (contained resources and the local
@@ -53,7 +59,7 @@ pub struct Frame {
     pub current_contained: Option<usize>,
 }
 
-pub struct Walker<'o> {
+pub struct Walker<'o, 'v> {
     pub schema: &'static Schema,
     pub defs: &'static Definitions,
     pub opts: &'o Options,
@@ -61,9 +67,11 @@ pub struct Walker<'o> {
     pub path: String,
     counts: Vec<u32>,
     pub frames: Vec<Frame>,
+    /// The resources being walked, outermost first, for `%resource` and `%rootResource`.
+    pub resources: Vec<(&'v Value, Role)>,
 }
 
-impl<'o> Walker<'o> {
+impl<'o, 'v> Walker<'o, 'v> {
     pub fn new(schema: &'static Schema, defs: &'static Definitions, opts: &'o Options) -> Self {
         Walker {
             schema,
@@ -73,6 +81,7 @@ impl<'o> Walker<'o> {
             path: String::with_capacity(128),
             counts: Vec::with_capacity(256),
             frames: Vec::new(),
+            resources: Vec::new(),
         }
     }
 
@@ -99,7 +108,7 @@ impl<'o> Walker<'o> {
     }
 
     /// Validates a resource: its type, its content, and the rules that span it.
-    pub fn walk_resource(&mut self, value: &Value, expected: Option<&str>, role: Role) {
+    pub fn walk_resource(&mut self, value: &'v Value, expected: Option<&str>, role: Role) {
         let Value::Object(obj) = value else {
             self.error(IssueType::Structure, format!("a resource must be a JSON object, not {}", primitives::json_kind_of(value)));
             return;
@@ -139,8 +148,10 @@ impl<'o> Walker<'o> {
             self.frames.push(Frame::default());
         }
         rules::resource_id(self, obj, role);
-        self.walk_object(obj, sid, Ctx { type_name, via: type_name });
+        self.resources.push((value, role));
+        self.walk_object(value, obj, sid, Ctx { type_name, via: type_name, alt: type_name });
         rules::resource_rules(self, obj, type_name);
+        self.resources.pop();
         if role == Role::Contained {
             if let (Some(frame), Some(previous)) = (self.frames.last_mut(), saved_current) {
                 frame.current_contained = previous;
@@ -151,7 +162,7 @@ impl<'o> Walker<'o> {
     }
 
     /// Walks the properties of one JSON object that is an instance of struct `sid`.
-    pub fn walk_object(&mut self, obj: &Map<String, Value>, sid: StructId, ctx: Ctx) {
+    pub fn walk_object(&mut self, node: &'v Value, obj: &'v Map<String, Value>, sid: StructId, ctx: Ctx) {
         let st = self.schema.get(sid);
         if obj.is_empty() {
             self.error(IssueType::Structure, "an object must not be empty: leave the property out instead");
@@ -220,10 +231,13 @@ impl<'o> Walker<'o> {
             }
         }
         self.counts.truncate(base);
+        if !st.invariants.is_empty() {
+            invariants::check(self, node, &st.invariants, st.type_name, st.name);
+        }
     }
 
     /// Walks the value of one property; returns how many items it holds (for cardinality).
-    fn walk_value(&mut self, value: &Value, prop: &Prop, elem: &'static Elem, companion: Option<&Value>, ctx: Ctx) -> u32 {
+    fn walk_value(&mut self, value: &'v Value, prop: &Prop, elem: &'static Elem, companion: Option<&Value>, ctx: Ctx) -> u32 {
         match value {
             Value::Array(items) => {
                 if !elem.is_array {
@@ -254,7 +268,10 @@ impl<'o> Walker<'o> {
         }
     }
 
-    fn walk_item(&mut self, item: &Value, prop: &Prop, elem: &'static Elem, has_companion: bool, ctx: Ctx) {
+    fn walk_item(&mut self, item: &'v Value, prop: &Prop, elem: &'static Elem, has_companion: bool, ctx: Ctx) {
+        if !elem.invariants.is_empty() && !item.is_null() {
+            invariants::check(self, item, &elem.invariants, prop.type_name, prop.type_name);
+        }
         match prop.ty {
             Ty::Primitive(p) | Ty::Attribute(p) => {
                 if item.is_null() {
@@ -272,8 +289,11 @@ impl<'o> Walker<'o> {
                     return;
                 };
                 let st = self.schema.get(sid);
-                let here = Ctx { type_name: st.type_name, via: elem.path };
-                self.walk_object(obj, sid, here);
+                // Inline structures are known by their own definition path, which for a
+                // contentReference (`PlanDefinition.action.action`) is the referenced one.
+                let alt = if matches!(st.type_name, "BackboneElement" | "Element") { st.name } else { elem.path };
+                let here = Ctx { type_name: st.type_name, via: elem.path, alt };
+                self.walk_object(item, obj, sid, here);
                 match st.type_name {
                     "Reference" => references::check_reference(self, obj, elem),
                     "Extension" => extensions::check_extension(self, obj, ctx, elem.name == "modifierExtension"),
@@ -306,7 +326,7 @@ impl<'o> Walker<'o> {
         match p {
             Prim::Xhtml => xhtml::check_narrative(self, s),
             Prim::Code | Prim::String | Prim::Uri if elem.required_vs.is_some() => bindings::check_code(self, s, elem),
-            Prim::Uri | Prim::Url | Prim::Canonical if s.starts_with('#') => references::record_local(self, &s[1..], &[]),
+            Prim::Uri | Prim::Url | Prim::Canonical if s.starts_with('#') => references::record_local(self, &s[1..], &[], false),
             Prim::String if self.opts.security_checks => rules::security_string(self, s),
             Prim::Markdown if self.opts.no_html_in_markdown => rules::markdown_html(self, s),
             _ => {}
@@ -317,8 +337,8 @@ impl<'o> Walker<'o> {
     }
 
     /// Walks a `_name` companion (the id and extensions of a primitive); returns its item count.
-    fn walk_companion(&mut self, value: &Value, elem: &'static Elem, p: Prim, paired: Option<&Value>) -> u32 {
-        let ctx = Ctx { type_name: p.code(), via: elem.path };
+    fn walk_companion(&mut self, value: &'v Value, elem: &'static Elem, p: Prim, paired: Option<&Value>) -> u32 {
+        let ctx = Ctx { type_name: p.code(), via: elem.path, alt: elem.path };
         let sid = self.schema.primitive_element;
         match value {
             Value::Array(items) if elem.is_array => {
@@ -337,7 +357,7 @@ impl<'o> Walker<'o> {
                                 self.error(IssueType::Structure, "a primitive must have a value or an id/extension, not null in both arrays");
                             }
                         }
-                        Value::Object(obj) => self.walk_object(obj, sid, ctx),
+                        Value::Object(obj) => self.walk_object(item, obj, sid, ctx),
                         other => self.error(IssueType::Structure, format!("a primitive's '_' companion must be an object, not {}", primitives::json_kind_of(other))),
                     }
                     self.path.truncate(len);
@@ -345,7 +365,7 @@ impl<'o> Walker<'o> {
                 items.len() as u32
             }
             Value::Object(obj) if !elem.is_array => {
-                self.walk_object(obj, sid, ctx);
+                self.walk_object(value, obj, sid, ctx);
                 1
             }
             other => {
