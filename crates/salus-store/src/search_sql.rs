@@ -141,7 +141,15 @@ impl Builder {
                     _ => ("idx_uri", "value", TEXT_LOW.to_string()),
                 };
                 let p = self.text(param);
-                format!("coalesce((SELECT {agg}({col}) FROM {tbl} x WHERE x.type = r.type AND x.id = r.id AND x.param = {p}), {low})")
+                // Without statistics SQLite would answer min/max from the value index, walking
+                // every row of the parameter; the row's own (type, id, param) index is the one.
+                let hint = match self.dialect {
+                    Dialect::Sqlite => format!(" INDEXED BY {tbl}_resource"),
+                    Dialect::Postgres => String::new(),
+                };
+                format!(
+                    "coalesce((SELECT {agg}({col}) FROM {tbl} x{hint} WHERE x.type = r.type AND x.id = r.id AND x.param = {p}), {low})"
+                )
             }
         }
     }
