@@ -49,6 +49,11 @@ impl Engine {
         }
     }
 
+    /// An engine that validates every write against the R4 base specification.
+    pub fn r4(store: Store) -> Self {
+        Engine::new(store, Arc::new(salus_validator::Validator::new()))
+    }
+
     /// Sets the most entries a batch or transaction Bundle may have.
     pub fn with_max_bundle_entries(mut self, max: usize) -> Self {
         self.max_bundle_entries = max;

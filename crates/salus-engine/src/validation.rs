@@ -18,6 +18,17 @@ pub trait ResourceValidator: Send + Sync + 'static {
     fn validate(&self, resource: &Value) -> ValidationReport;
 }
 
+/// The full R4 validator (structure, datatypes, bindings, references, invariants): what the
+/// server uses on every write.
+impl ResourceValidator for salus_validator::Validator {
+    fn validate(&self, resource: &Value) -> ValidationReport {
+        let outcome = salus_validator::Validator::validate(self, resource);
+        let valid = outcome.is_valid();
+        let outcome = if outcome.issues.is_empty() { all_ok() } else { outcome.to_operation_outcome() };
+        ValidationReport { valid, outcome }
+    }
+}
+
 /// The minimum every resource must meet: a JSON object naming a concrete R4 resource type, with
 /// a valid id if it has one. For tests of the engine and store alone; the server uses the full
 /// R4 validator.
