@@ -14,6 +14,13 @@ use std::collections::HashMap;
 /// Most entries accepted in one Bundle, unless configured otherwise.
 pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
 
+/// A committed transaction: each write's result with its entry position, and the reads still
+/// to run.
+pub(crate) struct Transaction {
+    pub(crate) committed: Vec<(usize, Committed)>,
+    reads: Vec<(usize, Request)>,
+}
+
 /// What one request entry asks for, parsed from `entry.request`.
 #[derive(Debug, Clone)]
 enum Request {
@@ -64,6 +71,23 @@ impl Engine {
     }
 
     async fn transaction(&self, caller: &Caller, entries: Vec<Value>) -> Result<Value, EngineError> {
+        let count = entries.len();
+        let done = self.commit_transaction(caller, entries).await?;
+        let mut responses: Vec<Value> = vec![Value::Null; count];
+        for (i, c) in &done.committed {
+            responses[*i] = write_entry(c);
+        }
+        for (i, request) in done.reads {
+            if let Request::Read { resource_type, id, version } = request {
+                responses[i] = self.read_entry(caller, &resource_type, &id, version.as_deref()).await;
+            }
+        }
+        Ok(response_bundle("transaction-response", responses))
+    }
+
+    /// Runs the writes of a transaction's entries as one commit; the reads are returned, with
+    /// their positions, to run afterwards (GETs come last in the processing order).
+    pub(crate) async fn commit_transaction(&self, caller: &Caller, entries: Vec<Value>) -> Result<Transaction, EngineError> {
         let mut requests = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             let (phase, request) = parse_request(entry).map_err(|e| EngineError::in_entry(i, e))?;
@@ -82,17 +106,20 @@ impl Engine {
                 Entry::Update { resource_type, id, .. } => Some(format!("{resource_type}/{id}")),
                 _ => None,
             };
-            if let (Some(url), Some(reference)) = (full_url.as_ref(), reference) {
-                if targets.insert(url.clone(), reference).is_some() {
-                    return Err(EngineError::bad_request(
-                        format!("the fullUrl {url} appears on more than one entry: each must be unique"),
-                        Some("Bundle.entry.fullUrl"),
-                    ));
-                }
+            if let (Some(url), Some(reference)) = (full_url.as_ref(), reference)
+                && targets.insert(url.clone(), reference).is_some()
+            {
+                return Err(EngineError::bad_request(
+                    format!("the fullUrl {url} appears on more than one entry: each must be unique"),
+                    Some("Bundle.entry.fullUrl"),
+                ));
             }
         }
         for (_, _, request, _) in &mut requests {
-            if let Request::Write(Entry::Create { resource, .. } | Entry::Update { resource, .. }) = request {
+            if let Request::Write(
+                Entry::Create { resource, .. } | Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. },
+            ) = request
+            {
                 rewrite_references(resource, &targets);
             }
         }
@@ -100,10 +127,14 @@ impl Engine {
 
         let mut writes = Vec::new();
         let mut order = Vec::new();
-        for (i, _, request, _) in &requests {
-            if let Request::Write(entry) = request {
-                writes.push(entry.clone());
-                order.push(*i);
+        let mut reads = Vec::new();
+        for (i, _, request, _) in requests {
+            match request {
+                Request::Write(entry) => {
+                    writes.push(entry);
+                    order.push(i);
+                }
+                read => reads.push((i, read)),
             }
         }
         let committed = self.commit(caller, writes).await.map_err(|e| match e {
@@ -113,16 +144,7 @@ impl Engine {
             }
             e => e,
         })?;
-        let mut responses: Vec<Value> = vec![Value::Null; entries.len()];
-        for (i, c) in order.iter().zip(&committed) {
-            responses[*i] = write_entry(c);
-        }
-        for (i, _, request, _) in requests {
-            if let Request::Read { resource_type, id, version } = request {
-                responses[i] = self.read_entry(caller, &resource_type, &id, version.as_deref()).await;
-            }
-        }
-        Ok(response_bundle("transaction-response", responses))
+        Ok(Transaction { committed: order.into_iter().zip(committed).collect(), reads })
     }
 
     async fn batch(&self, caller: &Caller, entries: Vec<Value>) -> Value {
