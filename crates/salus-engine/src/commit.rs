@@ -83,11 +83,25 @@ impl Engine {
         let at = move |index: usize| {
             move |error: EngineError| if several { EngineError::in_entry(index, error) } else { error }
         };
-        let prepared = entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| self.prepare(e).map_err(at(i)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let prepare = {
+            let engine = self.clone();
+            move || {
+                entries
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, e)| engine.prepare(e).map_err(at(i)))
+                    .collect::<Result<Vec<_>, _>>()
+            }
+        };
+        // Validation and indexing are CPU work: a large commit (a bundle, an import chunk) runs
+        // them on a blocking thread so interactive requests keep their executor threads.
+        let prepared = if several {
+            tokio::task::spawn_blocking(prepare)
+                .await
+                .map_err(|e| EngineError::Store(salus_store::StoreError::Task(e.to_string())))??
+        } else {
+            prepare()?
+        };
         let engine = self.clone();
         let committed: Vec<Committed> = self
             .store
