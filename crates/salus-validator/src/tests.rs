@@ -152,3 +152,10 @@ fn malformed_json_reports_line_and_column() {
     assert!(!outcome.is_valid());
     assert_eq!(outcome.issues[0].location.map(|l| l.0), Some(2));
 }
+
+#[test]
+fn elements_outside_r4_are_refused() {
+    // Present in the embedded (Medplum-derived) definitions, absent from R4.
+    assert_error_at(json!({"resourceType": "Patient", "meta": {"author": {"reference": "Practitioner/1"}}}), "Patient.meta");
+    assert_error_at(json!({"resourceType": "Binary", "contentType": "text/plain", "url": "http://x.org/b"}), "Binary");
+}

@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::fs;
 
 /// Cases in agreement (of those run); raise it as the validator improves, never lower it.
-const AGREEMENT_FLOOR: usize = 0;
+const AGREEMENT_FLOOR: usize = 76;
 
 struct Tally {
     passed: Vec<String>,
