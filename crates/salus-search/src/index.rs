@@ -49,30 +49,30 @@ impl Indexer {
                 })
                 .clone()
         };
-        let mut compiled: Vec<Compiled> = Vec::new();
-        for p in registry.all() {
-            if COLUMN_PARAMS.contains(&p.code.as_str()) || p.param_type == ParamType::Special {
-                continue;
-            }
-            let Some(expr) = p.index_expression() else { continue };
-            let Some(path) = compile(&expr, &mut failures, &p.url) else { continue };
-            let mut components = Vec::new();
-            for c in &p.components {
-                if let Some(cp) = compile(&c.expression, &mut failures, &p.url) {
-                    components.push((c.param_type, cp));
-                }
-            }
-            compiled.push(Compiled { param: p.clone(), path, components });
-        }
+        // Components are compiled once per parameter; the main expression once per distinct
+        // per-type reduction (see `SearchParam::expression_for`).
+        let mut components_of: HashMap<String, Vec<(ParamType, Arc<dyn CompiledPath>)>> = HashMap::new();
         let mut by_type: HashMap<String, Vec<Compiled>> = HashMap::new();
         for t in salus_fhir::r4().resource_types() {
-            let list = compiled
-                .iter()
-                .filter(|c| registry.applies(&c.param, t))
-                .map(|c| Compiled { param: c.param.clone(), path: c.path.clone(), components: c.components.clone() })
-                .collect();
+            let mut list = Vec::new();
+            for p in registry.for_type(t) {
+                if COLUMN_PARAMS.contains(&p.code.as_str()) || p.param_type == ParamType::Special {
+                    continue;
+                }
+                let Some(expr) = p.expression_for(t) else { continue };
+                let Some(path) = compile(&expr, &mut failures, &p.url) else { continue };
+                let components = components_of
+                    .entry(p.url.clone())
+                    .or_insert_with(|| {
+                        p.components.iter().filter_map(|c| Some((c.param_type, compile(&c.expression, &mut failures, &p.url)?))).collect()
+                    })
+                    .clone();
+                list.push(Compiled { param: p.clone(), path, components });
+            }
             by_type.insert(t.to_string(), list);
         }
+        failures.sort();
+        failures.dedup();
         Indexer { registry, by_type, failures }
     }
 

@@ -92,9 +92,55 @@ impl SearchParam {
         Some(out)
     }
 
+    /// The index expression reduced to the union branches that can apply to `resource_type`:
+    /// a parameter shared by 30 types (`patient`) is written as 30 branches, each starting with
+    /// its type name, and evaluating the other 29 on every write is wasted work. Branches that
+    /// do not start with a resource type name are kept; `None` when nothing applies.
+    pub fn expression_for(&self, resource_type: &str) -> Option<String> {
+        let expr = self.index_expression()?;
+        let branches = split_union(&expr);
+        let kept: Vec<&str> = branches
+            .iter()
+            .copied()
+            .filter(|b| {
+                let head = b.trim_start_matches('(');
+                if b.starts_with('(') && split_union(&b[1..b.len().saturating_sub(1)]).len() > 1 {
+                    return true; // a parenthesised union: keep whole
+                }
+                let name: String = head.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                !salus_fhir::r4().is_resource_type(&name) || name == resource_type
+            })
+            .collect();
+        if kept.is_empty() { None } else { Some(kept.join(" | ")) }
+    }
+
     fn applies_to(&self, resource_type: &str) -> bool {
         self.base.iter().any(|b| b == resource_type || b == "Resource" || b == "DomainResource")
     }
+}
+
+/// The top-level branches of a `|` union (not inside parentheses or string literals).
+fn split_union(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quoted => i += 1,
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            b'|' if !quoted && depth == 0 => {
+                out.push(expr[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(expr[start..].trim());
+    out
 }
 
 /// The registry. Cheap to share (`Arc`); a new custom parameter makes a new registry.
@@ -237,6 +283,17 @@ mod tests {
         let e = p.index_expression().expect("expression");
         assert!(!e.contains("resolve()"), "{e}");
         assert!(e.contains("startsWith('Patient/')"), "{e}");
+    }
+
+    #[test]
+    fn shared_expressions_keep_only_the_branches_of_the_type() {
+        let r = Registry::r4();
+        let p = r.get("Observation", "patient").expect("patient");
+        let e = p.expression_for("Observation").expect("applies");
+        assert!(e.starts_with("Observation.subject") && !e.contains("CarePlan"), "{e}");
+        let code = r.get("DeviceRequest", "code").expect("code");
+        assert_eq!(code.expression_for("DeviceRequest").as_deref(), Some("(DeviceRequest.code.ofType(CodeableConcept))"));
+        assert_eq!(split_union("a.where(x = 'p|q') | (b | c) | d"), vec!["a.where(x = 'p|q')", "(b | c)", "d"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub struct IndexTerms {
 }
 
 /// A string value: `norm` folded for the default and `:contains` searches, `exact` as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StringTerm {
     pub param: String,
     pub norm: String,
@@ -25,7 +25,7 @@ pub struct StringTerm {
 }
 
 /// A coded value. `text` is the folded display or CodeableConcept text, for `:text`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenTerm {
     pub param: String,
     pub system: Option<String>,
@@ -33,7 +33,7 @@ pub struct TokenTerm {
     pub text: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DateTerm {
     pub param: String,
     pub range: DateRange,
@@ -58,7 +58,7 @@ pub struct QuantityTerm {
 
 /// A reference: a local `Type/id` (type and id set), an absolute or canonical `url` (with a
 /// `|version`), or both when an absolute URL names a type and id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReferenceTerm {
     pub param: String,
     pub target_type: Option<String>,
@@ -67,7 +67,7 @@ pub struct ReferenceTerm {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UriTerm {
     pub param: String,
     pub value: String,
@@ -94,9 +94,10 @@ pub enum CompositeValue {
 impl IndexTerms {
     /// Drops duplicate terms (one resource often yields the same value through several paths).
     pub fn dedup(&mut self) {
-        fn uniq<T: Eq + std::hash::Hash + Clone>(v: &mut Vec<T>) {
-            let mut seen = std::collections::HashSet::new();
-            v.retain(|t| seen.insert(t.clone()));
+        // Sorting in place is cheaper than hashing clones of every term.
+        fn uniq<T: Ord>(v: &mut Vec<T>) {
+            v.sort_unstable();
+            v.dedup();
         }
         uniq(&mut self.strings);
         uniq(&mut self.tokens);
