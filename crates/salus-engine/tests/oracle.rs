@@ -323,7 +323,7 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
     }
     // Chains, reverse chains, AND, _lastUpdated.
     let codes: Vec<String> = oracle.corpus.ids("Observation").iter().take(40)
-        .filter_map(|i| oracle.corpus.terms("Observation", i)?.tokens.iter().find(|k| k.param == "code")?.code.clone()).collect();
+        .filter_map(|i| oracle.corpus.terms("Observation", i)?.tokens.iter().find(|k| k.param == "code" && k.code.is_some())?.code.clone()).collect();
     let names: Vec<String> = oracle.corpus.ids("Patient").iter()
         .filter_map(|i| oracle.corpus.terms("Patient", i)?.strings.iter().find(|s| s.param == "family").map(|s| s.norm.chars().take(3).collect())).collect();
     for i in 0..10 {
