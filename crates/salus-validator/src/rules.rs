@@ -52,6 +52,9 @@ fn bundle(w: &mut Walker, obj: &Map<String, Value>) {
         }
     }
     let Some(Value::Array(entries)) = obj.get("entry") else { return };
+    if matches!(obj.get("type").and_then(Value::as_str), Some("document" | "message")) {
+        bundle_references(w, entries);
+    }
     for (i, entry) in entries.iter().enumerate() {
         let Some(full_url) = entry.get("fullUrl").and_then(Value::as_str) else { continue };
         let at = format!(".entry[{i}].fullUrl");
@@ -133,4 +136,92 @@ pub fn is_example_url(s: &str) -> bool {
     ["example.org", "example.com", "example.net", "acme.com", "acme.org"]
         .iter()
         .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+/// In a document or message (content meant to stand alone), a relative reference must not be
+/// ambiguous, and a versioned one must find its version: resolution follows the spec's rule
+/// (the entry's fullUrl base + `Type/id`), and entries sharing that URL differ by versionId.
+fn bundle_references(w: &mut Walker, entries: &[Value]) {
+    let full_urls: Vec<(Option<&str>, Option<&str>)> = entries
+        .iter()
+        .map(|e| {
+            let url = e.get("fullUrl").and_then(Value::as_str);
+            let version = e.pointer("/resource/meta/versionId").and_then(Value::as_str);
+            (url, version)
+        })
+        .collect();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(resource) = entry.get("resource") else { continue };
+        let base = entry
+            .get("fullUrl")
+            .and_then(Value::as_str)
+            .and_then(|u| restful_base(u))
+            .unwrap_or("");
+        let mut refs = Vec::new();
+        collect_references(resource, &mut String::new(), &mut refs);
+        for (path, reference) in refs {
+            let (target, version) = match reference.split_once("/_history/") {
+                Some((t, v)) => (t, Some(v)),
+                None => (reference, None),
+            };
+            if target.contains(':') || target.starts_with('#') || target.split('/').count() != 2 || base.is_empty() {
+                continue;
+            }
+            let url = format!("{base}{target}");
+            let matches: Vec<usize> =
+                (0..full_urls.len()).filter(|&j| full_urls[j].0 == Some(url.as_str())).collect();
+            let at = format!(".entry[{i}].resource{path}");
+            match version {
+                Some(v) if !matches.is_empty() && !matches.iter().any(|&j| full_urls[j].1 == Some(v)) => w.error_at(
+                    &at,
+                    IssueType::NotFound,
+                    format!("'{reference}' is not in the bundle: {} entries have that URL, none with versionId {v}", matches.len()),
+                ),
+                None if matches.len() > 1 => w.error_at(
+                    &at,
+                    IssueType::Invalid,
+                    format!("'{reference}' is ambiguous: {} entries of the bundle have the URL {url} (use a versioned reference)", matches.len()),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `http://server/fhir/` of `http://server/fhir/Patient/1`.
+fn restful_base(url: &str) -> Option<&str> {
+    let mut it = url.rmatch_indices('/');
+    let (_, _) = it.next()?;
+    let (i, _) = it.next()?;
+    Some(&url[..=i])
+}
+
+/// Every `reference` string under a resource, with its path (JSON names, `[i]` indexes).
+fn collect_references<'v>(v: &'v Value, path: &mut String, out: &mut Vec<(String, &'v str)>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("reference") {
+                out.push((format!("{path}.reference"), r.as_str()));
+            }
+            for (k, child) in o {
+                if k == "contained" || k == "reference" {
+                    continue;
+                }
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                collect_references(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                collect_references(child, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }

@@ -159,3 +159,20 @@ fn elements_outside_r4_are_refused() {
     assert_error_at(json!({"resourceType": "Patient", "meta": {"author": {"reference": "Practitioner/1"}}}), "Patient.meta");
     assert_error_at(json!({"resourceType": "Binary", "contentType": "text/plain", "url": "http://x.org/b"}), "Binary");
 }
+
+#[test]
+fn values_nested_beyond_any_fhir_structure_are_refused_without_overflow() {
+    let mut ext = json!({"url": "http://x.org/e", "valueString": "x"});
+    for _ in 0..400 {
+        ext = json!({"url": "http://x.org/e", "extension": [ext]});
+    }
+    let v = json!({"resourceType": "Patient", "extension": [ext]});
+    // The validator runs on a 2 MB stack, a tokio worker's default.
+    let handle = std::thread::Builder::new().stack_size(2 << 20).spawn(move || {
+        let valid = Validator::new().validate(&v).is_valid();
+        std::mem::forget(v); // dropping is serde_json's recursion, not the validator's
+        valid
+    });
+    let valid = handle.expect("thread").join().expect("no stack overflow");
+    assert!(!valid);
+}

@@ -15,6 +15,8 @@ use crate::{Options, bindings, extensions, invariants, references, rules, xhtml}
 use salus_fhir::Definitions;
 use serde_json::{Map, Value};
 
+const MAX_DEPTH: usize = 200;
+
 /// Where a resource sits, which decides the rules that apply to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -67,6 +69,7 @@ pub struct Walker<'o, 'v> {
     pub path: String,
     counts: Vec<u32>,
     pub frames: Vec<Frame>,
+    depth: usize,
     /// The resources being walked, outermost first, for `%resource` and `%rootResource`.
     pub resources: Vec<(&'v Value, Role)>,
 }
@@ -82,6 +85,7 @@ impl<'o, 'v> Walker<'o, 'v> {
             counts: Vec::with_capacity(256),
             frames: Vec::new(),
             resources: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -164,12 +168,19 @@ impl<'o, 'v> Walker<'o, 'v> {
     /// Walks the properties of one JSON object that is an instance of struct `sid`.
     pub fn walk_object(&mut self, node: &'v Value, obj: &'v Map<String, Value>, sid: StructId, ctx: Ctx) {
         let st = self.schema.get(sid);
+        // serde_json stops parsing at 128 levels; values built in code are not limited, and
+        // the walk recurses, so it stops too (FHIR data is never this deep).
+        if self.depth >= MAX_DEPTH {
+            self.error(IssueType::TooLong, format!("the resource is nested more than {MAX_DEPTH} levels deep"));
+            return;
+        }
         if obj.is_empty() {
             self.error(IssueType::Structure, "an object must not be empty: leave the property out instead");
             return;
         }
         let base = self.counts.len();
         self.counts.resize(base + st.elems.len(), 0);
+        self.depth += 1;
         let mut has_content = false;
         for (key, value) in obj {
             if key == "resourceType" && st.is_resource {
@@ -209,6 +220,7 @@ impl<'o, 'v> Walker<'o, 'v> {
             self.path.truncate(len);
             self.counts[base + prop.slot as usize] += n;
         }
+        self.depth -= 1;
         if !has_content && !st.is_resource {
             self.error(IssueType::Invariant, "ele-1: an element must have a value or children other than id");
         }

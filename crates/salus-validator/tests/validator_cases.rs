@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::fs;
 
 /// Cases in agreement (of those run); raise it as the validator improves, never lower it.
-const AGREEMENT_FLOOR: usize = 76;
+const AGREEMENT_FLOOR: usize = 79;
 
 struct Tally {
     passed: Vec<String>,
@@ -30,12 +30,19 @@ fn run(unknown_extensions: UnknownExtensions, verbose: bool) -> Tally {
     let mut tally = Tally { passed: vec![], failed: vec![], skipped: vec![] };
     for case in manifest["test-cases"].as_array().expect("test-cases") {
         let name = case["name"].as_str().unwrap_or("?");
-        let file = case["file"].as_str().unwrap_or("?");
+        let mut file = case["file"].as_str().unwrap_or("?").to_string();
         let expected_valid = case["expected"]["valid"].as_bool().unwrap_or(false);
         if case["format"] == "xml" {
-            tally.skipped.push(format!("{name}: skipped: XML (Salus speaks JSON only)"));
-            continue;
+            // Run the JSON twin of the same content when the folder has one.
+            let twin = format!("{}.json", file.trim_end_matches(".xml"));
+            if dir.join(&twin).exists() {
+                file = twin;
+            } else {
+                tally.skipped.push(format!("{name}: skipped: XML (Salus speaks JSON only)"));
+                continue;
+            }
         }
+        let file = file.as_str();
         let mut options = Options { unknown_extensions, ..Options::default() };
         let mut skip = None;
         if let Some(opts) = case["options"].as_object() {
