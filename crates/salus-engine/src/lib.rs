@@ -24,7 +24,7 @@ pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
 pub use import::ImportCounts;
 pub use read::HistoryPage;
-pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchRequest, SearchResult};
+pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchParameterInfo, SearchRequest, SearchResult};
 pub use salus_search::query::Summary;
 pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};
 pub use validation::{MinimalValidator, ResourceValidator, ValidationReport};

@@ -391,3 +391,75 @@ impl Engine {
         Ok(found.len())
     }
 }
+
+/// One search parameter of a resource type, as a CapabilityStatement lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchParameterInfo {
+    pub code: String,
+    /// number | date | string | token | reference | composite | quantity | uri | special
+    pub param_type: &'static str,
+    pub url: String,
+}
+
+impl Engine {
+    /// The search parameters in force for a resource type (the specification's and custom
+    /// ones), sorted by code, plus `_id` and `_lastUpdated`: what the CapabilityStatement lists.
+    pub fn search_parameters(&self, resource_type: &str) -> Vec<SearchParameterInfo> {
+        let indexer = self.search_state.indexer();
+        let mut out: Vec<SearchParameterInfo> = indexer
+            .registry()
+            .for_type(resource_type)
+            .filter(|p| !matches!(p.code.as_str(), "_text" | "_content" | "_query"))
+            .map(|p| SearchParameterInfo { code: p.code.clone(), param_type: p.param_type.name(), url: p.url.clone() })
+            .collect();
+        out.sort_by(|a, b| a.code.cmp(&b.code));
+        out
+    }
+
+    /// Recomputes the index rows of every current resource of `resource_type` (all types when
+    /// `None`) under the parameters in force: after a custom SearchParameter is added, existing
+    /// resources become searchable by it. Returns how many resources were reindexed. Runs in
+    /// batches of one transaction each, so writes proceed in between.
+    pub async fn reindex(&self, caller: &Caller, resource_type: Option<&str>) -> Result<u64, EngineError> {
+        self.authorize_write(caller)?;
+        let types: Vec<String> = match resource_type {
+            Some(t) => {
+                self.known_type_name(t)?;
+                vec![t.to_string()]
+            }
+            None => salus_fhir::r4().resource_types().map(str::to_string).collect(),
+        };
+        let mut done = 0u64;
+        for t in types {
+            let mut params = vec![("_count".to_string(), "500".to_string())];
+            loop {
+                let page = self
+                    .search(caller, SearchRequest { resource_type: Some(t.clone()), params: params.clone(), ..Default::default() })
+                    .await?;
+                let mut batch = Vec::with_capacity(page.matches.len());
+                for v in &page.matches {
+                    let Some(body) = v.body.as_deref() else { continue };
+                    let Ok(resource) = serde_json::from_slice::<Value>(body) else { continue };
+                    let terms = self.index_terms(&resource);
+                    let key = crate::compartment::patient_key(&t, &v.id, &terms);
+                    batch.push((v.id.clone(), key, terms));
+                }
+                done += batch.len() as u64;
+                let ty = t.clone();
+                self.store
+                    .write(move |tx| {
+                        for (id, key, terms) in &batch {
+                            tx.reindex(&ty, id, key.as_deref(), terms)?;
+                        }
+                        Ok::<_, EngineError>(())
+                    })
+                    .await?;
+                match page.next {
+                    Some(token) => params = vec![("_cursor".to_string(), token)],
+                    None => break,
+                }
+            }
+        }
+        Ok(done)
+    }
+}

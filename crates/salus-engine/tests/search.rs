@@ -266,6 +266,22 @@ async fn custom_search_parameters_take_effect() {
 }
 
 #[tokio::test]
+async fn a_reindex_makes_existing_resources_searchable_by_a_new_parameter() {
+    let (_d, e) = fixture().await;
+    put(&e, json!({"resourceType": "Patient", "id": "p4", "extension": [{"url": "http://example.org/eye", "valueCode": "green"}]})).await;
+    let sp = json!({"resourceType": "SearchParameter", "id": "eye", "url": "http://example.org/sp/eye-colour", "name": "eye",
+        "status": "active", "code": "eye-colour", "base": ["Patient"], "type": "token", "description": "eye colour",
+        "expression": "Patient.extension.where(url = 'http://example.org/eye').value"});
+    put(&e, sp).await;
+    assert!(e.search_parameters("Patient").iter().any(|p| p.code == "eye-colour" && p.param_type == "token"));
+    assert!(ids(&e, "Patient", "eye-colour=green").await.is_empty(), "indexed before the parameter existed");
+    let n = e.reindex(&Caller::system(), Some("Patient")).await.expect("reindex");
+    assert_eq!(n, 3);
+    assert_eq!(ids(&e, "Patient", "eye-colour=green").await, ["p4"]);
+    assert_eq!(ids(&e, "Patient", "name=smith").await, ["p2"], "other parameters survive the reindex");
+}
+
+#[tokio::test]
 async fn garbage_queries_never_panic() {
     let (_d, e) = fixture().await;
     let junk = [

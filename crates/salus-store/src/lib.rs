@@ -57,6 +57,15 @@ pub trait WriteTx: ReadTx {
     /// Stores a new version and makes it current. The caller has checked preconditions and
     /// chosen `version` = previous + 1 (or 1) within this same transaction.
     fn put(&mut self, version: &NewVersion) -> Result<(), StoreError>;
+    /// Replaces the index rows (and patient key) of a resource's current version without
+    /// making a new version: a reindex after the search parameters changed.
+    fn reindex(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        patient_key: Option<&str>,
+        terms: &salus_search::IndexTerms,
+    ) -> Result<(), StoreError>;
 }
 
 /// A database backend: runs a closure inside one transaction, committing if it returns `Ok`

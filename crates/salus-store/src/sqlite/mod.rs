@@ -260,6 +260,22 @@ impl WriteTx for SqliteTx<'_> {
         }
         Ok(())
     }
+
+    fn reindex(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        patient_key: Option<&str>,
+        terms: &salus_search::IndexTerms,
+    ) -> Result<(), StoreError> {
+        let mut key = self
+            .conn
+            .prepare_cached("UPDATE resources SET patient_key = ?3 WHERE type = ?1 AND id = ?2 AND current = 1")
+            .map_err(db)?;
+        key.execute(params![resource_type, id, patient_key]).map_err(db)?;
+        self.clear_index(resource_type, id)?;
+        self.write_index(resource_type, id, terms)
+    }
 }
 
 #[cfg(test)]
