@@ -104,7 +104,8 @@ impl SearchParam {
             .copied()
             .filter(|b| {
                 let head = b.trim_start_matches('(');
-                if b.starts_with('(') && split_union(&b[1..b.len().saturating_sub(1)]).len() > 1 {
+                let inner = b.strip_prefix('(').and_then(|x| x.strip_suffix(')'));
+                if inner.is_some_and(|x| split_union(x).len() > 1) {
                     return true; // a parenthesised union: keep whole
                 }
                 let name: String = head.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
@@ -294,6 +295,8 @@ mod tests {
         let code = r.get("DeviceRequest", "code").expect("code");
         assert_eq!(code.expression_for("DeviceRequest").as_deref(), Some("(DeviceRequest.code.ofType(CodeableConcept))"));
         assert_eq!(split_union("a.where(x = 'p|q') | (b | c) | d"), vec!["a.where(x = 'p|q')", "(b | c)", "d"]);
+        let odd = SearchParam { expression: Some("(é".into()), ..p.as_ref().clone() };
+        assert_eq!(odd.expression_for("Patient").as_deref(), Some("(é"));
     }
 
     #[test]

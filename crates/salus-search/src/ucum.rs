@@ -70,7 +70,11 @@ fn component(text: &str) -> Option<(f64, Dims)> {
         return Some((1.0, Dims::new()));
     }
     // Trailing exponent digits (with an optional minus), unless the atom ends in `]`.
-    let split = text.rfind(|c: char| !(c.is_ascii_digit() || c == '-')).map_or(0, |i| i + 1);
+    let split = text
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let (unit, exponent) = if split < text.len() && split > 0 {
         (&text[..split], text[split..].parse::<i32>().ok()?)
     } else {
@@ -166,7 +170,7 @@ mod tests {
 
     #[test]
     fn unknown_or_offset_units_have_no_canonical_form() {
-        for u in ["Cel", "[degF]", "", "foo", "m/", "10*x", "kg.", "//"] {
+        for u in ["Cel", "[degF]", "", "foo", "m/", "10*x", "kg.", "//", "gé2", "é", "µg", "{é", "m-é"] {
             assert!(canonical(1.0, u).is_none(), "{u}");
         }
     }
