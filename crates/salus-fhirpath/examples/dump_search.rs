@@ -30,7 +30,7 @@ fn main() {
             .filter_map(|sp| Some((sp.id.clone(), sp.base.clone(), Expression::parse(sp.expression.as_ref()?).ok()?)))
             .collect()
     };
-    let ctx = Context::r4().lenient_as(invariants);
+    let ctx = Context::r4().lenient(invariants);
     let mut files: Vec<_> = std::fs::read_dir(&dir).expect("examples").flatten().map(|e| e.path()).collect();
     files.sort();
     for path in files {

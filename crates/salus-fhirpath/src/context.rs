@@ -35,7 +35,7 @@ pub struct Context<'a> {
     pub(crate) terminology: Option<&'a dyn Terminology>,
     pub(crate) tracer: Option<&'a Tracer>,
     pub(crate) strict: bool,
-    pub(crate) lenient_as: bool,
+    pub(crate) lenient: bool,
     pub(crate) now: Option<Dt>,
     pub(crate) root_resource: Option<Value<'a>>,
     pub(crate) resource: Option<Value<'a>>,
@@ -76,11 +76,14 @@ impl<'a> Context<'a> {
         self
     }
 
-    /// Lets `as(type)` filter a collection of several items like `ofType(type)` instead of
-    /// failing as the specification says. Some R4 core invariants need this (`dom-3` applies
-    /// `descendants().as(canonical)`), so the validator turns it on.
-    pub fn lenient_as(mut self, lenient: bool) -> Self {
-        self.lenient_as = lenient;
+    /// Reads expressions the way the R4 core invariants were written for (the HL7 validator's
+    /// leniencies), where the specification is stricter: `as(type)` on several items filters
+    /// like `ofType(type)` (`dom-3` applies `descendants().as(canonical)`), and a System type
+    /// name also matches the FHIR primitive holding such a value (`que-7` tests
+    /// `answer is Boolean` on a FHIR `boolean`). Off by default, so the official suite's
+    /// `Patient.active.is(Boolean)` stays `false`; the validator turns it on.
+    pub fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
         self
     }
 

@@ -487,7 +487,17 @@ impl<'c, 'a> Env<'c, 'a> {
         if ns == "System" {
             return Ok(spec.namespace.as_deref() != Some("FHIR") && (actual == name || name == "Any"));
         }
-        if spec.namespace.as_deref() == Some("System") {
+        let system_spec = spec.namespace.as_deref() == Some("System")
+            || spec.namespace.is_none() && model_knows.is_none() && system_known;
+        if system_spec {
+            // lenient: FHIR `boolean` passes as `Boolean`, `string`/`code` as `String`, ...
+            if self.ctx.lenient
+                && let Value::Node(n) = item
+                && n.is_primitive()
+                && let Some(v) = n.to_system()
+            {
+                return Ok(v.type_name().1 == name);
+            }
             return Ok(false);
         }
         if actual == name {

@@ -43,7 +43,7 @@
 //!
 //! `Context::r4()` uses [`FhirModel::r4`]; `Context::new()` has no model (untyped JSON);
 //! `Context::new().with_model(&my_model)` plugs another [`Model`]. `strict(true)` turns on
-//! the specification's compile-time checks (unknown elements are errors), `lenient_as(true)`
+//! the specification's compile-time checks (unknown elements are errors), `lenient(true)`
 //! lets `as()` filter several items (some R4 invariants rely on it), `with_now` fixes the
 //! clock, `with_resource`/`with_root_resource` set `%resource`/`%rootResource` when the input
 //! is an element or a contained resource.

@@ -24,7 +24,7 @@ pub(super) fn types<'a>(c: &Call<'_, '_, 'a>, func: Func, input: Collection<'a>)
         Some(crate::ast::ExprKind::Literal(crate::ast::Literal::String(s))) => spec_from_text(s),
         _ => return Err(c.err("expected a type name")),
     };
-    let filter = func == Func::OfType || (func == Func::As && c.env.ctx.lenient_as && input.len() > 1);
+    let filter = func == Func::OfType || (func == Func::As && c.env.ctx.lenient && input.len() > 1);
     match func {
         _ if filter => {
             let mut out = Vec::new();

@@ -7,17 +7,42 @@ use crate::error::EvalResult;
 use crate::value::{Collection, Value};
 use base64::Engine as _;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
 fn string<'a>(s: impl Into<Cow<'a, str>>) -> EvalResult<Collection<'a>> {
     Ok(vec![Value::String(s.into())])
 }
 
+/// Compiled patterns, shared by all evaluations: invariants and rules match the same few
+/// literal patterns millions of times, and compiling dominated their profile. Bounded: the
+/// cache is cleared when it grows past `REGEX_CACHE_MAX` (patterns built from data).
+const REGEX_CACHE_MAX: usize = 512;
+
+fn regex_cache() -> &'static RwLock<HashMap<(String, bool), regex::Regex>> {
+    static CACHE: OnceLock<RwLock<HashMap<(String, bool), regex::Regex>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
 fn regex(c: &Call, pattern: &str, full: bool) -> EvalResult<regex::Regex> {
+    let key = (pattern.to_string(), full);
+    if let Ok(cache) = regex_cache().read()
+        && let Some(re) = cache.get(&key)
+    {
+        return Ok(re.clone());
+    }
     let src = if full { format!("(?s)^(?:{pattern})$") } else { format!("(?s){pattern}") };
-    regex::RegexBuilder::new(&src)
+    let re = regex::RegexBuilder::new(&src)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| c.err(format!("invalid regular expression: {e}")))
+        .map_err(|e| c.err(format!("invalid regular expression: {e}")))?;
+    if let Ok(mut cache) = regex_cache().write() {
+        if cache.len() >= REGEX_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, re.clone());
+    }
+    Ok(re)
 }
 
 pub(super) fn call<'a>(c: &Call<'_, '_, 'a>, func: Func, input: Collection<'a>) -> EvalResult<Collection<'a>> {
