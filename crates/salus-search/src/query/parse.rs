@@ -10,6 +10,9 @@ use crate::registry::{ParamType, Registry, SearchParam};
 /// Chains and `_has` may nest this deep; deeper is refused rather than compiled.
 const MAX_DEPTH: usize = 4;
 
+/// Comma-separated alternatives per parameter, at most (each becomes SQL arguments).
+const MAX_OR_VALUES: usize = 500;
+
 /// Parameters the HTTP layer interprets, which search accepts and ignores.
 const TRANSPORT_PARAMS: &[&str] = &["_format", "_pretty", "_cursor"];
 
@@ -339,6 +342,9 @@ fn filter(ctx: &SearchContext<'_>, p: &SearchParam, name: &str, modifier: Option
         return Err(bad("the value is empty"));
     }
     let values: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+    if values.len() > MAX_OR_VALUES {
+        return Err(bad(&format!("at most {MAX_OR_VALUES} comma-separated values per parameter")));
+    }
     let each = |f: &dyn Fn(&str) -> Result<Predicate, SearchError>| values.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>();
     let matched = |any_of| Condition::Match { table, param: param.clone(), any_of };
     Ok(match (table, modifier) {
@@ -351,11 +357,17 @@ fn filter(ctx: &SearchContext<'_>, p: &SearchParam, name: &str, modifier: Option
             matched(each(&|v| Ok(Predicate::TokenText(crate::text::fold(&value::unescape(v)))))?)
         }
         (ParamType::Token, Some(m @ ("in" | "not-in"))) => {
+            if values.len() > 8 {
+                return Err(bad("at most 8 value sets per parameter"));
+            }
             let mut codes = Vec::new();
             for v in &values {
                 let url = value::unescape(v);
                 let vs = salus_fhir::r4().value_set(&url).ok_or_else(|| bad("this server does not know that value set"))?;
                 codes.extend(vs.codes().map(|(s, c)| (s.to_string(), c.to_string())));
+            }
+            if codes.len() > 10_000 {
+                return Err(bad("the value sets hold more than 10,000 codes together: search with fewer"));
             }
             let c = matched(vec![Predicate::TokenIn(codes)]);
             if m == "in" { c } else { Condition::Not(Box::new(c)) }
