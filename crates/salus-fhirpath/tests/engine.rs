@@ -202,3 +202,22 @@ fn define_variable_names_a_value_for_the_rest_of_the_chain() {
     let twice = Expression::parse("defineVariable('x', 1).defineVariable('x', 2)").unwrap();
     assert!(twice.evaluate(&p, &Context::r4()).is_err());
 }
+
+#[test]
+fn compiled_expressions_and_contexts_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Expression>();
+    shared::<Context<'static>>();
+    let expr = std::sync::Arc::new(Expression::parse("Patient.name.given.count()").unwrap());
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let expr = expr.clone();
+            std::thread::spawn(move || {
+                let p = json!({"resourceType": "Patient", "name": [{"given": vec!["x"; i + 1]}]});
+                expr.evaluate(&p, &Context::r4()).unwrap()[0].to_text().unwrap().into_owned()
+            })
+        })
+        .collect();
+    let counts: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(counts, ["1", "2"]);
+}
