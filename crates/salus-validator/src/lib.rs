@@ -73,6 +73,16 @@ impl Default for Options {
     }
 }
 
+/// Checks one JSON value against an R4 primitive type (`date`, `id`, `positiveInt`, ...): the
+/// JSON kind, the lexical rule and the range. `Err` holds a message for a person; an unknown
+/// type code is an error too.
+pub fn check_primitive(type_code: &str, value: &Value) -> Result<(), String> {
+    match primitives::Prim::from_code(type_code) {
+        Some(p) => primitives::check(p, value),
+        None => Err(format!("'{type_code}' is not an R4 primitive type")),
+    }
+}
+
 fn schema() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
     SCHEMA.get_or_init(|| Schema::build(salus_fhir::r4()))

@@ -130,7 +130,8 @@ fn check_number(prim: Prim, text: &str) -> Result<(), String> {
     if prim == Prim::Decimal {
         return if is_decimal(text) { Ok(()) } else { Err(format!("'{text}' is not a valid decimal")) };
     }
-    if !is_integer(text) {
+    // The unsignedInt and positiveInt lexical forms have no sign (`-0` is an integer only).
+    if !is_integer(text) || (text.starts_with('-') && matches!(prim, Prim::UnsignedInt | Prim::PositiveInt)) {
         return Err(format!("'{text}' is not a valid {}: it must be a whole number", prim.code()));
     }
     let n: i64 = text.parse().unwrap_or(i64::MAX);
@@ -388,7 +389,7 @@ pub fn is_date_time(s: &str) -> bool {
         return false;
     }
     let rest = &b[n + 1..];
-    // The R4 regex makes seconds optional in dateTime? No: `T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)`.
+    // `T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?` then a zone: seconds required.
     let Some(t) = time_len(rest) else { return false };
     timezone_ok(&rest[t..])
 }
