@@ -301,4 +301,7 @@ async fn garbage_queries_never_panic() {
         }
     }
     println!("garbage queries refused: {errors} of {}", junk.len() * 3);
+    let many = vec!["x"; 400].join(",");
+    let err = search(&e, "Provenance", &format!("target.name={many}")).await.expect_err("too large");
+    assert!(matches!(err, EngineError::BadRequest { .. }), "{err}");
 }

@@ -16,6 +16,8 @@ pub enum SearchError {
     Unsupported(String),
     #[error("the SearchParameter cannot be used: {0}")]
     InvalidSearchParameter(String),
+    #[error("the search is too large to run ({weight} predicates over all the types it reaches, at most {max}): name the resource type, the chain's target type (`subject:Patient.name`), or give fewer values")]
+    TooLarge { weight: usize, max: usize },
     #[error("the paging cursor is not valid (it may come from another server version): start the search again")]
     BadCursor,
 }

@@ -10,6 +10,10 @@ use crate::registry::{ParamType, Registry, SearchParam};
 /// Chains and `_has` may nest this deep; deeper is refused rather than compiled.
 const MAX_DEPTH: usize = 4;
 
+/// The most predicates a whole query may compile to: SQLite takes 32,766 arguments per
+/// statement, and a predicate takes at most three.
+const MAX_WEIGHT: usize = 4_000;
+
 /// Comma-separated alternatives per parameter, at most (each becomes SQL arguments).
 const MAX_OR_VALUES: usize = 500;
 
@@ -118,7 +122,31 @@ pub fn parse(ctx: &SearchContext<'_>, params: &[(String, String)]) -> Result<Que
             Err(e) => return Err(e),
         }
     }
+    let weight: usize = query.conditions.iter().flat_map(|c| &c.by_type).map(|(_, c)| weight(c)).sum();
+    if weight > MAX_WEIGHT {
+        return Err(SearchError::TooLarge { weight, max: MAX_WEIGHT });
+    }
     Ok(query)
+}
+
+/// Predicates a condition compiles to (each a few SQL arguments), to bound a query's size.
+fn weight(c: &Condition) -> usize {
+    match c {
+        Condition::Match { any_of, .. } => any_of
+            .iter()
+            .map(|p| match p {
+                Predicate::TokenIn(codes) => codes.len(),
+                _ => 1,
+            })
+            .sum(),
+        Condition::Missing { .. } | Condition::Nothing => 1,
+        Condition::Ids(ids) => ids.len().max(1),
+        Condition::LastUpdated(p) => p.len(),
+        Condition::Not(inner) => 1 + weight(inner),
+        Condition::Chain { targets, .. } => targets.iter().map(|(_, c)| 1 + weight(c)).sum(),
+        Condition::Has { inner, .. } => 1 + weight(inner),
+        Condition::AnyOf(cs) => cs.iter().map(weight).sum(),
+    }
 }
 
 /// Result parameters (`_count`, `_sort`, `_include`, ...). `Ok(true)` when `name` was one.
