@@ -22,15 +22,14 @@ pub fn search_parameter(w: &mut Walker, obj: &Map<String, Value>) {
     }
     let Some(derived) = obj.get("derivedFrom").and_then(Value::as_str) else { return };
     let Some(base_sp) = core_search_parameter(w, derived) else { return };
-    if let Some(ty) = ty {
-        if ty != base_sp.param_type {
+    if let Some(ty) = ty
+        && ty != base_sp.param_type {
             w.error_at(
                 ".type",
                 IssueType::BusinessRule,
                 format!("the type {ty} differs from the type {} of {derived}, which this SearchParameter is derived from", base_sp.param_type),
             );
         }
-    }
     if let Some(Value::Array(bases)) = obj.get("base") {
         for (i, b) in bases.iter().enumerate() {
             let Some(b) = b.as_str() else { continue };
@@ -58,15 +57,14 @@ pub fn capability_statement(w: &mut Walker, obj: &Map<String, Value>) {
                 else {
                     continue;
                 };
-                if let Some(sp) = core_search_parameter(w, def) {
-                    if sp.param_type != ty {
+                if let Some(sp) = core_search_parameter(w, def)
+                    && sp.param_type != ty {
                         w.error_at(
                             &format!(".rest[{r}].resource[{i}].searchParam[{j}].type"),
                             IssueType::Invalid,
                             format!("type mismatch: the SearchParameter {def} is of type {}, not {ty}", sp.param_type),
                         );
                     }
-                }
             }
         }
     }

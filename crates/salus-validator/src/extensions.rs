@@ -149,11 +149,10 @@ fn check_body(w: &mut Walker, obj: &Map<String, Value>, def: &'static TypeDef, p
             None => {}
         }
     }
-    if let Some(ext_def) = find(&ext_id) {
-        if ext_def.max == "0" && obj.contains_key("extension") {
+    if let Some(ext_def) = find(&ext_id)
+        && ext_def.max == "0" && obj.contains_key("extension") {
             w.error(IssueType::Structure, format!("{}: nested extensions are not allowed here", def.url));
         }
-    }
 }
 
 fn decapitalise(s: &str) -> String {

@@ -64,8 +64,10 @@ impl Invariant {
 }
 
 /// Expressions the engine could not compile or evaluate: key -> (expression, first error, count).
-fn registry() -> &'static Mutex<BTreeMap<&'static str, (&'static str, String, u64)>> {
-    static REGISTRY: OnceLock<Mutex<BTreeMap<&'static str, (&'static str, String, u64)>>> = OnceLock::new();
+type Registry = Mutex<BTreeMap<&'static str, (&'static str, String, u64)>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 

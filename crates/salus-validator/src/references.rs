@@ -70,7 +70,7 @@ pub fn parse_reference(r: &str) -> Result<Option<&str>, String> {
     if let Some(rest) = r.strip_prefix("urn:") {
         // `urn:uuid:` references name a Bundle entry's fullUrl, which is a uri: its UUID form
         // is not enforced there, so it is not here either (the reference validator agrees).
-        if rest.starts_with("oid:") && !crate::primitives::check(crate::primitives::Prim::Oid, &Value::String(r.to_string())).is_ok() {
+        if rest.starts_with("oid:") && crate::primitives::check(crate::primitives::Prim::Oid, &Value::String(r.to_string())).is_err() {
             return Err(format!("'{r}' is not a valid urn:oid:"));
         }
         return Ok(None);

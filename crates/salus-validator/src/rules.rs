@@ -97,14 +97,13 @@ fn has_scheme(s: &str) -> bool {
 pub fn attachment(w: &mut Walker, obj: &Map<String, Value>) {
     let Some(data) = obj.get("data").and_then(Value::as_str) else { return };
     let Some(size) = obj.get("size").and_then(Value::as_u64) else { return };
-    if let Ok(bytes) = primitives::decode_base64(data) {
-        if bytes.len() as u64 != size {
+    if let Ok(bytes) = primitives::decode_base64(data)
+        && bytes.len() as u64 != size {
             w.error(
                 IssueType::Structure,
                 format!("the stated attachment size {size} does not match the actual size of the data ({})", bytes.len()),
             );
         }
-    }
 }
 
 /// Looks like an HTML tag: `<` then a letter or `/` and, later, `>`.

@@ -129,11 +129,10 @@ impl<'o, 'v> Walker<'o, 'v> {
             self.error(IssueType::NotSupported, format!("'{}' is not a FHIR R4 resource type", primitives::abbreviate(rt)));
             return;
         };
-        if let Some(expected) = expected {
-            if expected != rt {
+        if let Some(expected) = expected
+            && expected != rt {
                 self.error(IssueType::Structure, format!("a {expected} is expected here, not a {rt}"));
             }
-        }
         if self.path.is_empty() {
             self.path.push_str(rt);
         }
@@ -330,11 +329,10 @@ impl<'o, 'v> Walker<'o, 'v> {
             return;
         }
         let Value::String(s) = item else { return };
-        if let Some(max) = elem.max_length {
-            if s.chars().count() > max as usize {
+        if let Some(max) = elem.max_length
+            && s.chars().count() > max as usize {
                 self.error(IssueType::TooLong, format!("the value is longer than the {max} characters allowed"));
             }
-        }
         match p {
             Prim::Xhtml => xhtml::check_narrative(self, s),
             Prim::Code | Prim::String | Prim::Uri if elem.required_vs.is_some() => bindings::check_code(self, s, elem),
@@ -354,11 +352,10 @@ impl<'o, 'v> Walker<'o, 'v> {
         let sid = self.schema.primitive_element;
         match value {
             Value::Array(items) if elem.is_array => {
-                if let Some(values) = paired.and_then(Value::as_array) {
-                    if values.len() != items.len() {
+                if let Some(values) = paired.and_then(Value::as_array)
+                    && values.len() != items.len() {
                         self.error(IssueType::Structure, format!("the '_' companion has {} items but the value array has {}", items.len(), values.len()));
                     }
-                }
                 let len = self.path.len();
                 for (i, item) in items.iter().enumerate() {
                     push_index(&mut self.path, i);
