@@ -297,18 +297,28 @@ impl<'c, 'a> Env<'c, 'a> {
         let def = model.and_then(|m| m.child(ty.key, name));
         match def {
             Some(def) if def.choice => {
-                for t in &def.types {
-                    let value = lookup(obj, false, name, Some(t.code));
-                    let meta = lookup(obj, true, name, Some(t.code));
-                    if value.is_some() || meta.is_some() {
-                        push_values(out, value, meta, Some(*t), model);
-                        break;
-                    }
+                // one pass over the (small) object instead of two lookups per possible type
+                // (`Extension.value[x]` has 50)
+                for (k, v) in obj {
+                    let (meta_key, rest) = match k.strip_prefix('_') {
+                        Some(r) => (true, r),
+                        None => (false, k.as_str()),
+                    };
+                    let Some(suffix) = rest.strip_prefix(name) else { continue };
+                    let Some(t) = def.types.iter().find(|t| type_suffix_matches(suffix, t.code)) else { continue };
+                    let (value, meta) = if meta_key {
+                        (lookup(obj, false, name, Some(t.code)), Some(v))
+                    } else {
+                        (Some(v), lookup(obj, true, name, Some(t.code)))
+                    };
+                    push_values(out, value, meta, Some(*t), model);
+                    break;
                 }
             }
             Some(def) => {
                 let t = def.types.first().copied();
-                push_values(out, obj.get(name), lookup(obj, true, name, None), t, model);
+                let (value, meta) = value_and_meta(obj, name);
+                push_values(out, value, meta, t, model);
             }
             None => {
                 if let Some(m) = model
@@ -554,6 +564,29 @@ impl<'a> Env<'_, 'a> {
         }
         Ok(())
     }
+}
+
+/// `Quantity` for type code `Quantity`, `String` for `string`: the JSON suffix of a choice.
+fn type_suffix_matches(suffix: &str, code: &str) -> bool {
+    let (s, c) = (suffix.as_bytes(), code.as_bytes());
+    s.len() == c.len() && !s.is_empty() && s[0] == c[0].to_ascii_uppercase() && s[1..] == c[1..]
+}
+
+/// `name` and `_name` of an object: one scan for small objects (most FHIR elements), two
+/// hashed lookups for large ones.
+fn value_and_meta<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> (Option<&'a Json>, Option<&'a Json>) {
+    if obj.len() > 12 {
+        return (obj.get(name), lookup(obj, true, name, None));
+    }
+    let (mut value, mut meta) = (None, None);
+    for (k, v) in obj {
+        if k == name {
+            value = Some(v);
+        } else if k.len() == name.len() + 1 && k.as_bytes()[0] == b'_' && &k[1..] == name {
+            meta = Some(v);
+        }
+    }
+    (value, meta)
 }
 
 /// Looks up `name`, `_name`, `nameType` or `_nameType` without allocating (element names
