@@ -60,6 +60,14 @@ impl<'a> Node<'a> {
         Node { json, meta, ty }
     }
 
+    /// A node for JSON known to be of FHIR type `type_name` (`HumanName`, `Patient`, `code`),
+    /// e.g. an element the validator reached by its own walk. `None` if the model does not
+    /// know the type.
+    pub fn of_type(json: &'a Json, type_name: &str, model: &dyn Model) -> Option<Self> {
+        let info = model.type_info(type_name)?;
+        Some(Node::new(Some(json), None, Some(ElementType { code: info.name, key: info.name }), Some(model)))
+    }
+
     /// The FHIR type name: from the model, else guessed from the JSON.
     pub fn type_name(&self) -> Cow<'a, str> {
         if let Some(t) = self.ty {
@@ -223,6 +231,16 @@ impl<'a> Value<'a> {
             },
             Value::Type { namespace, name } => serde_json::json!({"namespace": namespace, "name": name}),
             _ => Json::String(self.to_text().map(Cow::into_owned).unwrap_or_default()),
+        }
+    }
+}
+
+impl std::fmt::Display for Value<'_> {
+    /// The text form (`toString()`); structures as their JSON.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_text() {
+            Some(t) => f.write_str(&t),
+            None => write!(f, "{}", self.to_json()),
         }
     }
 }

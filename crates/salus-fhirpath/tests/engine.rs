@@ -221,3 +221,14 @@ fn compiled_expressions_and_contexts_can_be_shared_across_threads() {
     let counts: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(counts, ["1", "2"]);
 }
+
+#[test]
+fn typed_nodes_for_elements_reached_outside_the_engine() {
+    use salus_fhirpath::{FhirModel, Node};
+    let name = json!({"family": "F", "given": ["A"], "use": "official"});
+    let node = Node::of_type(&name, "HumanName", FhirModel::r4()).unwrap();
+    let out = Expression::parse("use").unwrap().evaluate_on(vec![Value::Node(node)], &Context::r4()).unwrap();
+    assert_eq!(out[0].qualified_type(), "FHIR.code");
+    assert_eq!(out[0].to_string(), "official");
+    assert!(Node::of_type(&name, "NoSuchType", FhirModel::r4()).is_none());
+}
