@@ -3,6 +3,8 @@
 //! only parses configuration and wires the crates together; it holds no logic of its own.
 
 mod config;
+mod demo;
+mod import;
 
 use clap::{Parser, Subcommand};
 use salus_engine::Engine;
@@ -29,6 +31,25 @@ struct Cli {
 enum Command {
     /// Run the FHIR R4 server (base URL http://ADDR/fhir).
     Serve(ServeArgs),
+    /// Load transaction Bundles (.json) and NDJSON files (.ndjson), from files or directories,
+    /// into the database. Loading the same data again creates no duplicates.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Files or directories, loaded in the order given (shared resources first).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Directory of the embedded database [default: ./salus-data].
+    #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Files loaded at the same time [default: the number of CPU cores].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// No progress bar (for logs and scripts).
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -46,6 +67,16 @@ struct ServeArgs {
     /// (e.g. https://ehr.example.org/fhir) [default: http://<Host header>/fhir].
     #[arg(long, env = "SALUS_BASE_URL", value_name = "URL")]
     base_url: Option<String>,
+    /// Fill an empty database with synthetic demo patients made by Salus's own generator
+    /// (never touches a database that already holds data).
+    #[arg(long)]
+    demo: bool,
+    /// How many demo patients [default: 25].
+    #[arg(long, value_name = "N", requires = "demo")]
+    patients: Option<usize>,
+    /// Seed of the demo generator: the same seed gives the same patients [default: 1].
+    #[arg(long, value_name = "N", requires = "demo")]
+    seed: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +89,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), args),
+        Command::Import(args) => import(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,9 +111,15 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
     };
 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let demo = args.demo.then(|| demo::DemoRequest {
+        patients: args.patients.unwrap_or(demo::DEFAULT_PATIENTS),
+        seed: args.seed.unwrap_or(demo::DEFAULT_SEED),
+    });
     runtime.block_on(async move {
-        let store = SqliteStore::open(&data).map_err(|e| e.to_string())?;
-        let engine = Engine::new(Store::new(store), Arc::new(salus_engine::MinimalValidator));
+        let engine = open_engine(&data)?;
+        if let Some(request) = demo {
+            demo::load(&engine, request).await?;
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -91,6 +129,45 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
+    })
+}
+
+fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
+    let store = SqliteStore::open(data).map_err(|e| e.to_string())?;
+    Ok(Engine::new(Store::new(store), Arc::new(salus_engine::MinimalValidator)))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(2)
+}
+
+fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(), String> {
+    let file = config::load_file(config_file).map_err(|e| e.to_string())?;
+    let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA));
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let engine = open_engine(&data)?;
+        let jobs = args.jobs.unwrap_or_else(cores);
+        let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
+        let c = summary.counts;
+        println!(
+            "imported {} files: {} resources ({} created, {} updated, {} unchanged) in {:.1} s, {:.0} resources/s",
+            summary.files,
+            c.total(),
+            c.created,
+            c.updated,
+            c.unchanged,
+            summary.seconds,
+            c.total() as f64 / summary.seconds.max(0.001)
+        );
+        for (path, error) in &summary.failures {
+            eprintln!("failed: {}: {error}", path.display());
+        }
+        if summary.failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} of {} files failed; nothing of a failed file was stored", summary.failures.len(), summary.files))
+        }
     })
 }
 
