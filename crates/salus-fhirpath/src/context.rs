@@ -36,6 +36,7 @@ pub struct Context<'a> {
     pub(crate) tracer: Option<&'a Tracer>,
     pub(crate) strict: bool,
     pub(crate) lenient: bool,
+    pub(crate) typed_references: bool,
     pub(crate) now: Option<Dt>,
     pub(crate) root_resource: Option<Value<'a>>,
     pub(crate) resource: Option<Value<'a>>,
@@ -84,6 +85,17 @@ impl<'a> Context<'a> {
     /// `Patient.active.is(Boolean)` stays `false`; the validator turns it on.
     pub fn lenient(mut self, lenient: bool) -> Self {
         self.lenient = lenient;
+        self
+    }
+
+    /// `resolve()` of a reference it cannot find in the resource or its Bundle (`Patient/123`,
+    /// `http://x/fhir/Patient/123/_history/2`) gives an empty stand-in of the referenced type
+    /// instead of nothing, so that `subject.where(resolve() is Patient)`, the R4 search
+    /// parameters' way of saying "references to a Patient", works without fetching anything.
+    /// Navigating into the stand-in finds nothing. Off by default (the specification drops
+    /// unresolved references).
+    pub fn typed_references(mut self, on: bool) -> Self {
+        self.typed_references = on;
         self
     }
 

@@ -44,7 +44,10 @@
 //! `Context::r4()` uses [`FhirModel::r4`]; `Context::new()` has no model (untyped JSON);
 //! `Context::new().with_model(&my_model)` plugs another [`Model`]. `strict(true)` turns on
 //! the specification's compile-time checks (unknown elements are errors), `lenient(true)`
-//! lets `as()` filter several items (some R4 invariants rely on it), `with_now` fixes the
+//! reads the R4 core invariants the way they were written (`as()` filters several items,
+//! System type names match FHIR primitives), `typed_references(true)` makes `resolve()` of
+//! an unresolvable `Patient/123` an empty stand-in of type `Patient` (for the search
+//! parameters' `where(resolve() is Patient)`), `with_now` fixes the
 //! clock, `with_resource`/`with_root_resource` set `%resource`/`%rootResource` when the input
 //! is an element or a contained resource.
 

@@ -232,3 +232,17 @@ fn typed_nodes_for_elements_reached_outside_the_engine() {
     assert_eq!(out[0].to_string(), "official");
     assert!(Node::of_type(&name, "NoSuchType", FhirModel::r4()).is_none());
 }
+
+#[test]
+fn typed_references_let_search_parameters_test_the_target_type() {
+    let enc = json!({"resourceType": "Encounter", "subject": {"reference": "Patient/1"},
+        "participant": [{"individual": {"reference": "http://x.org/fhir/Practitioner/2/_history/3"}}]});
+    let expr = Expression::parse("Encounter.subject.where(resolve() is Patient)").unwrap();
+    assert!(expr.evaluate(&enc, &Context::r4()).unwrap().is_empty(), "the specification drops unresolved references");
+    let ctx = Context::r4().typed_references(true);
+    assert_eq!(expr.evaluate(&enc, &ctx).unwrap().len(), 1);
+    let who = Expression::parse("participant.individual.resolve().type().name").unwrap();
+    assert_eq!(who.evaluate(&enc, &ctx).unwrap()[0].to_string(), "Practitioner");
+    let gone = Expression::parse("subject.resolve().name").unwrap();
+    assert!(gone.evaluate(&enc, &ctx).unwrap().is_empty());
+}

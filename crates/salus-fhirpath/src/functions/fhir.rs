@@ -85,6 +85,23 @@ fn reference_text<'a>(v: &Value<'a>) -> Option<Cow<'a, str>> {
 /// Finds the target of a reference in the resource's contained resources or in the entries
 /// of the Bundle the evaluation started from.
 fn resolve<'a>(c: &Call<'_, '_, 'a>, reference: &str) -> Option<Value<'a>> {
+    let found = resolve_local(c, reference);
+    if found.is_some() || !c.env.ctx.typed_references {
+        return found;
+    }
+    // `[base/]Type/id[/_history/v]`: the last segment pair whose first part is a resource type
+    let model = c.env.model?;
+    let segments: Vec<&str> = reference.split('/').collect();
+    let ty = segments.windows(2).rev().find_map(|w| {
+        let info = model.type_info(w[0])?;
+        (info.kind == crate::model::Kind::Resource && !info.is_abstract && !w[1].is_empty()).then_some(info.name)
+    })?;
+    static STAND_IN: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
+    let empty: &'static Json = STAND_IN.get_or_init(|| Json::Object(serde_json::Map::new()));
+    Some(Value::Node(Node { json: Some(empty), meta: None, ty: Some(crate::model::ElementType { code: ty, key: ty }) }))
+}
+
+fn resolve_local<'a>(c: &Call<'_, '_, 'a>, reference: &str) -> Option<Value<'a>> {
     let model = c.env.model;
     let node = |j: &'a Json| Value::Node(Node::new(Some(j), None, None, model));
     let json_of = |coll: &[Value<'a>]| match coll.first() {
