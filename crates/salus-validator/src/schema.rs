@@ -156,13 +156,14 @@ impl Schema {
                         "Time" => "time",
                         _ => "string",
                     });
-                    // `Resource.id` is an `id` in the R4 rules even where the snapshot says string.
-                    let fhir = if e.path.ends_with(".id") && is_resource && e.path.matches('.').count() == 1 {
-                        "id"
+                    // `Resource.id` is an `id` element (it may carry `_id` extensions in JSON)
+                    // even though the R4 snapshot types it System.String; `Element.id` and
+                    // `Extension.url` are attributes without a companion.
+                    if e.path.ends_with(".id") && is_resource && e.path.matches('.').count() == 1 {
+                        Ty::Primitive(Prim::Id)
                     } else {
-                        fhir
-                    };
-                    Ty::Attribute(Prim::from_code(fhir).unwrap_or(Prim::String))
+                        Ty::Attribute(Prim::from_code(fhir).unwrap_or(Prim::String))
+                    }
                 } else if let Some(p) = Prim::from_code(code) {
                     Ty::Primitive(p)
                 } else if code == "Resource" {

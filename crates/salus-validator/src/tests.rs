@@ -176,3 +176,34 @@ fn values_nested_beyond_any_fhir_structure_are_refused_without_overflow() {
     let valid = handle.expect("thread").join().expect("no stack overflow");
     assert!(!valid);
 }
+
+#[test]
+fn the_validator_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Validator>();
+    assert_send_sync::<Outcome>();
+}
+
+#[test]
+fn resource_ids_may_carry_extensions_but_element_ids_may_not() {
+    let ok = json!({"resourceType": "Patient", "id": "a", "_id": {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}});
+    assert_eq!(errors(&ok), vec![]);
+    let bad = json!({"resourceType": "Patient", "name": [{"id": "n", "_id": {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}, "family": "x"}]});
+    assert_error_at(bad, "Patient.name[0].id");
+}
+
+#[test]
+fn invariants_of_the_specification_are_evaluated() {
+    // per-1: start SHALL have a lower value than end.
+    let period = json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+        "period": {"start": "2020-01-02", "end": "2020-01-01"}});
+    let outcome = Validator::new().validate(&period);
+    assert!(outcome.errors().any(|i| i.message.starts_with("per-1") && i.expression == "Encounter.period"), "{outcome:#?}");
+    // que-12 with its corrected expression (the R4 text says "more than one").
+    let q = json!({"resourceType": "Questionnaire", "status": "draft", "item": [
+        {"linkId": "a", "type": "boolean"},
+        {"linkId": "b", "type": "string", "enableWhen": [
+            {"question": "a", "operator": "=", "answerBoolean": true},
+            {"question": "a", "operator": "exists", "answerBoolean": true}]}]});
+    assert!(Validator::new().validate(&q).errors().any(|i| i.message.starts_with("que-12")));
+}
