@@ -212,6 +212,18 @@ fn queries_for(rng: &mut Rng, ty: &str, corpus: &Corpus, out: &mut Vec<(String, 
     if let Some(id) = rng.pick(&ids) {
         add(format!("_id={id}"));
     }
+    // Full text: words of one resource's narrative and content.
+    for _ in 0..2 {
+        let Some(t) = sample(rng) else { return };
+        let narrative = salus_search::fulltext::words(&t.narrative);
+        let content = salus_search::fulltext::words(&t.content);
+        if let (Some(a), Some(b)) = (rng.pick(&content), rng.pick(&content)) {
+            add(format!("_content={a} {b}"));
+        }
+        if let Some(a) = rng.pick(&narrative) {
+            add(format!("_text={a}"));
+        }
+    }
 }
 
 struct Oracle {
@@ -349,7 +361,9 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
         let expected = oracle.brute_force(t, q);
         compared += expected.len();
         non_empty += usize::from(!expected.is_empty());
-        let kind = if q.contains("_has:") {
+        let kind = if q.starts_with("_text=") || q.starts_with("_content=") {
+            "full text"
+        } else if q.contains("_has:") {
             "_has"
         } else if q.split('&').any(|p| p.split('=').next().is_some_and(|n| n.contains('.'))) {
             "chain"

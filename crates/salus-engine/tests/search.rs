@@ -282,6 +282,33 @@ async fn a_reindex_makes_existing_resources_searchable_by_a_new_parameter() {
 }
 
 #[tokio::test]
+async fn full_text_searches_the_narrative_and_the_content() {
+    let (_d, e) = fixture().await;
+    put(&e, json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Seasonal <b>allergic</b> rhinitis</div>"},
+        "code": {"text": "Hay fever"}, "note": [{"text": "Worse in spring"}]})).await;
+    assert_eq!(ids(&e, "Condition", "_text=allergic rhinitis").await, ["c1"]);
+    assert!(ids(&e, "Condition", "_text=fever").await.is_empty(), "the code's text is content, not narrative");
+    assert_eq!(ids(&e, "Condition", "_content=hay fever").await, ["c1"]);
+    assert_eq!(ids(&e, "Condition", "_content=nothing,SPRING").await, ["c1"]);
+    assert_eq!(ids(&e, "Patient", "_content=zoe").await, ["p1"]);
+    // a new version replaces the text; a deletion removes it
+    let update = Entry::Update {
+        resource_type: "Condition".into(),
+        id: "c1".into(),
+        resource: json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}, "code": {"text": "Asthma"}}),
+        if_match: None,
+    };
+    e.commit(&Caller::system(), vec![update]).await.expect("update");
+    assert!(ids(&e, "Condition", "_content=fever").await.is_empty());
+    assert_eq!(ids(&e, "Condition", "_content=asthma").await, ["c1"]);
+    let delete = Entry::Delete { resource_type: "Condition".into(), id: "c1".into(), if_match: None };
+    e.commit(&Caller::system(), vec![delete]).await.expect("delete");
+    assert!(ids(&e, "Condition", "_content=asthma").await.is_empty());
+    assert!(search(&e, "Condition", "_content=\"*").await.is_err(), "no word to find");
+}
+
+#[tokio::test]
 async fn garbage_queries_never_panic() {
     let (_d, e) = fixture().await;
     let junk = [

@@ -108,6 +108,7 @@ impl Indexer {
             }
         }
         terms.dedup();
+        crate::fulltext::extract(resource, &mut terms.narrative, &mut terms.content);
         terms
     }
 }

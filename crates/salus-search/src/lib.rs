@@ -9,6 +9,7 @@ pub mod date;
 mod error;
 pub mod extract;
 pub mod fhirpath;
+pub mod fulltext;
 mod index;
 pub mod matcher;
 pub mod path;

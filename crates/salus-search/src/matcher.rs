@@ -111,6 +111,13 @@ impl Corpus {
                 out
             }
             Condition::AnyOf(cs) => cs.iter().flat_map(|c| self.set(t, c)).collect(),
+            Condition::FullText { narrative, expression } => all()
+                .filter(|(_, (terms, _))| {
+                    let text = if *narrative { &terms.narrative } else { &terms.content };
+                    crate::fulltext::matches(expression, text)
+                })
+                .map(|(i, _)| i.clone())
+                .collect(),
             Condition::Nothing => Ids::new(),
         }
     }

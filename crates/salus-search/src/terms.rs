@@ -14,6 +14,10 @@ pub struct IndexTerms {
     pub references: Vec<ReferenceTerm>,
     pub uris: Vec<UriTerm>,
     pub composites: Vec<CompositeTerm>,
+    /// For `_text`: the narrative's words (the XHTML without its markup).
+    pub narrative: String,
+    /// For `_content`: the resource's text values, space-separated.
+    pub content: String,
 }
 
 /// A string value: `norm` folded for the default and `:contains` searches, `exact` as written.

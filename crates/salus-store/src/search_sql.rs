@@ -243,6 +243,16 @@ impl Builder {
                     "SELECT target_id FROM idx_reference WHERE type = {st} AND param = {p} AND target_type = {tt} AND id IN ({set})"
                 )
             }
+            Condition::FullText { narrative, expression } => {
+                let ty = self.text(t);
+                let e = self.text(expression);
+                let column = if *narrative { "narrative" } else { "content" };
+                // The full-text row is keyed by the current version's seq.
+                format!(
+                    "SELECT id FROM resources WHERE seq IN (SELECT rowid FROM idx_text WHERE {column} MATCH {e}) \
+                     AND type = {ty} AND {LIVE}"
+                )
+            }
             Condition::AnyOf(cs) => {
                 let sets: Vec<String> = cs.iter().map(|c| self.set(t, c)).collect();
                 if sets.is_empty() { "SELECT NULL WHERE 0".into() } else { sets.join(" UNION ") }

@@ -8,6 +8,11 @@ mod value;
 
 pub use parse::{SearchContext, parse};
 
+/// A value's comma-separated alternatives (`\,` escapes a comma), unescaped.
+pub fn split_alternatives(value: &str) -> Vec<String> {
+    value::parts(value, ',')
+}
+
 use crate::date::DateRange;
 use crate::registry::ParamType;
 
@@ -65,6 +70,9 @@ pub enum Condition {
     /// `_has`: some resource of `source_type` refers to this one through `param` and satisfies
     /// `inner`.
     Has { source_type: String, param: String, inner: Box<Condition> },
+    /// `_text` (the narrative) or `_content` (all text): a full-text expression (see
+    /// [`crate::fulltext::expression`]).
+    FullText { narrative: bool, expression: String },
     /// Any of these (a compartment: one of several reference parameters names the owner).
     AnyOf(Vec<Condition>),
     /// Matches nothing (a parameter that cannot apply to the type).

@@ -139,7 +139,7 @@ fn weight(c: &Condition) -> usize {
                 _ => 1,
             })
             .sum(),
-        Condition::Missing { .. } | Condition::Nothing => 1,
+        Condition::Missing { .. } | Condition::Nothing | Condition::FullText { .. } => 1,
         Condition::Ids(ids) => ids.len().max(1),
         Condition::LastUpdated(p) => p.len(),
         Condition::Not(inner) => 1 + weight(inner),
@@ -216,9 +216,9 @@ fn control(ctx: &SearchContext<'_>, query: &mut Query, name: &str, value: &str) 
                 query.revincludes.push(include);
             }
         }
-        "_text" | "_content" | "_query" | "_filter" | "_list" | "_contained" | "_containedType" | "_source"
+        "_query" | "_filter" | "_list" | "_contained" | "_containedType" | "_source"
             if ctx.registry.get(query.types.first().map_or("Resource", String::as_str), base).is_none()
-                || matches!(base, "_text" | "_content" | "_query") =>
+                || base == "_query" =>
         {
             return Err(SearchError::Unsupported(format!("{base} is not supported by this server")));
         }
@@ -329,6 +329,17 @@ fn condition(
                 return Err(unsupported(name, modifier));
             }
             return Ok(Some(Condition::Ids(parts(value, ',').into_iter().filter(|v| !v.is_empty()).collect())));
+        }
+        "_text" | "_content" => {
+            if modifier.is_some() {
+                return Err(unsupported(name, modifier));
+            }
+            let expression = crate::fulltext::expression(value).ok_or_else(|| SearchError::BadValue {
+                param: name.into(),
+                value: value.into(),
+                reason: "expected words to find (commas separate alternatives)".into(),
+            })?;
+            return Ok(Some(Condition::FullText { narrative: code == "_text", expression }));
         }
         "_lastUpdated" => {
             if modifier.is_some() {

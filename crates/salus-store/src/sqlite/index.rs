@@ -3,7 +3,7 @@
 
 use super::{SqliteTx, db};
 use crate::StoreError;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use salus_search::IndexTerms;
 use salus_search::terms::CompositeValue;
 
@@ -17,6 +17,31 @@ impl SqliteTx<'_> {
             let mut stmt = self.conn.prepare_cached(&format!("DELETE FROM {t} WHERE type = ?1 AND id = ?2")).map_err(db)?;
             stmt.execute(params![resource_type, id]).map_err(db)?;
         }
+        Ok(())
+    }
+
+    /// Removes the full-text row of the current version; returns that version's `seq`.
+    pub(super) fn clear_text(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        let mut find = self
+            .conn
+            .prepare_cached("SELECT seq FROM resources WHERE type = ?1 AND id = ?2 AND current = 1")
+            .map_err(db)?;
+        let seq: Option<i64> = find.query_row(params![resource_type, id], |r| r.get(0)).optional().map_err(db)?;
+        if let Some(seq) = seq {
+            let mut delete = self.conn.prepare_cached("DELETE FROM idx_text WHERE rowid = ?1").map_err(db)?;
+            delete.execute(params![seq]).map_err(db)?;
+        }
+        Ok(seq)
+    }
+
+    /// The full-text row of the version stored at `seq` (none when it has no text).
+    pub(super) fn write_text(&self, seq: i64, terms: &IndexTerms) -> Result<(), StoreError> {
+        if terms.narrative.is_empty() && terms.content.is_empty() {
+            return Ok(());
+        }
+        let mut insert =
+            self.conn.prepare_cached("INSERT INTO idx_text (rowid, narrative, content) VALUES (?1, ?2, ?3)").map_err(db)?;
+        insert.execute(params![seq, terms.narrative, terms.content]).map_err(db)?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_resources", include_str!("migrations/0001_resources.sql")),
     ("0002_search_index", include_str!("migrations/0002_search_index.sql")),
+    ("0003_full_text", include_str!("migrations/0003_full_text.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {

@@ -226,6 +226,9 @@ fn history_filter(query: &HistoryQuery, with_cursor: bool) -> (String, Vec<rusql
 
 impl WriteTx for SqliteTx<'_> {
     fn put(&mut self, v: &NewVersion) -> Result<(), StoreError> {
+        if v.version > 1 {
+            self.clear_text(&v.resource_type, &v.id)?;
+        }
         let mut retire = self
             .conn
             .prepare_cached("UPDATE resources SET current = 0 WHERE type = ?1 AND id = ?2 AND current = 1")
@@ -251,12 +254,14 @@ impl WriteTx for SqliteTx<'_> {
                 v.body,
             ])
             .map_err(db)?;
+        let seq = self.conn.last_insert_rowid();
         // A first version has no earlier rows to replace (the common case of a bulk import).
         if v.version > 1 {
             self.clear_index(&v.resource_type, &v.id)?;
         }
         if !v.deleted {
             self.write_index(&v.resource_type, &v.id, &v.terms)?;
+            self.write_text(seq, &v.terms)?;
         }
         Ok(())
     }
@@ -274,7 +279,11 @@ impl WriteTx for SqliteTx<'_> {
             .map_err(db)?;
         key.execute(params![resource_type, id, patient_key]).map_err(db)?;
         self.clear_index(resource_type, id)?;
-        self.write_index(resource_type, id, terms)
+        self.write_index(resource_type, id, terms)?;
+        if let Some(seq) = self.clear_text(resource_type, id)? {
+            self.write_text(seq, terms)?;
+        }
+        Ok(())
     }
 }
 

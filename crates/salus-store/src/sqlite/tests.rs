@@ -115,5 +115,5 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
 }
 
 fn migrations_len() -> usize {
-    2
+    3
 }
