@@ -78,8 +78,10 @@ async fn tokens_match_system_code_text_not_and_of_type() {
     assert_eq!(ids(&e, "Patient", "identifier=urn:mrn|A1").await, ["p1"]);
     assert_eq!(ids(&e, "Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|A1").await, ["p1"]);
     assert_eq!(ids(&e, "Patient", "active=true").await, ["p1"]);
-    assert_eq!(ids(&e, "Patient", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender").await.len(), 0,
-        "gender is a code without a system, so a (system, code) value set does not match it");
+    assert_eq!(ids(&e, "Patient", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender").await, ["p1", "p2"],
+        "a bound code takes its value set's system");
+    assert_eq!(ids(&e, "Patient", "gender=http://hl7.org/fhir/administrative-gender|male").await, ["p2"]);
+    assert_eq!(ids(&e, "Patient", "gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender").await, Vec::<String>::new());
     assert_eq!(ids(&e, "Patient", "active:missing=true").await, ["p2"]);
 }
 

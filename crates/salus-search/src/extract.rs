@@ -104,8 +104,20 @@ fn token(param: &str, system: Option<&str>, code: Option<&str>, text: Option<&st
 }
 
 pub fn tokens(param: &str, item: &Item<'_>, out: &mut Vec<TokenTerm>) {
+    tokens_in(param, item, None, out)
+}
+
+/// Tokens, where a `code` value takes `implicit_system`: the one code system of the value set
+/// its element is bound to (required binding), so that `gender=http://hl7.org/fhir/administrative-gender|male`
+/// finds `"gender": "male"`.
+pub fn tokens_in(param: &str, item: &Item<'_>, implicit_system: Option<&str>, out: &mut Vec<TokenTerm>) {
     let v = item.json.as_ref();
     match type_of(item) {
+        "code" if implicit_system.is_some() => {
+            if let Some(code) = v.as_str() {
+                out.push(token(param, implicit_system, Some(code), None));
+            }
+        }
         "Coding" => out.push(token(param, s(v, "system"), s(v, "code"), s(v, "display"))),
         "CodeableConcept" => {
             for c in each(v, "coding") {

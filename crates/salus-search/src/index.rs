@@ -19,6 +19,8 @@ struct Compiled {
     path: Arc<dyn CompiledPath>,
     /// For composites: each component's expression.
     components: Vec<(ParamType, Arc<dyn CompiledPath>)>,
+    /// For a token over a bound `code` element: the code system its values belong to.
+    implicit_system: Option<String>,
 }
 
 pub struct Indexer {
@@ -67,7 +69,9 @@ impl Indexer {
                         p.components.iter().filter_map(|c| Some((c.param_type, compile(&c.expression, &mut failures, &p.url)?))).collect()
                     })
                     .clone();
-                list.push(Compiled { param: p.clone(), path, components });
+                let implicit_system =
+                    if p.param_type == ParamType::Token { implicit_system(&expr) } else { None };
+                list.push(Compiled { param: p.clone(), path, components, implicit_system });
             }
             by_type.insert(t.to_string(), list);
         }
@@ -96,7 +100,7 @@ impl Indexer {
             for item in &items {
                 match c.param.param_type {
                     ParamType::String => extract::strings(code, item, &mut terms.strings),
-                    ParamType::Token => extract::tokens(code, item, &mut terms.tokens),
+                    ParamType::Token => extract::tokens_in(code, item, c.implicit_system.as_deref(), &mut terms.tokens),
                     ParamType::Date => extract::dates(code, item, &mut terms.dates),
                     ParamType::Number => extract::numbers(code, item, &mut terms.numbers),
                     ParamType::Quantity => extract::quantities(code, item, &mut terms.quantities),
@@ -111,6 +115,25 @@ impl Indexer {
         crate::fulltext::extract(resource, &mut terms.narrative, &mut terms.content);
         terms
     }
+}
+
+/// The code system of a simple path (`Patient.gender`) to a `code` element with a required
+/// binding whose value set draws on exactly one system.
+fn implicit_system(expression: &str) -> Option<String> {
+    let simple = expression.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !simple {
+        return None;
+    }
+    let defs = salus_fhir::r4();
+    let element = defs.element(expression)?;
+    if element.types.len() != 1 || element.types[0].code != "code" {
+        return None;
+    }
+    let binding = element.binding.as_ref().filter(|b| b.strength == salus_fhir::definitions::BindingStrength::Required)?;
+    let value_set = defs.value_set(&binding.value_set)?;
+    let mut systems = value_set.codes().map(|(s, _)| s);
+    let first = systems.next()?;
+    systems.all(|s| s == first).then(|| first.to_string())
 }
 
 /// A composite value: the first component's tokens paired with each of the second's values,

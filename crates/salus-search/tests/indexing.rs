@@ -54,6 +54,8 @@ fn a_patient_yields_folded_names_and_identifiers() {
     assert!(t.tokens.iter().any(|x| x.param == "identifier" && x.system.as_deref() == Some("urn:mrn")));
     assert!(t.tokens.iter().any(|x| x.param == "phone" && x.code.as_deref() == Some("555-1234")));
     assert!(t.tokens.iter().any(|x| x.param == "active" && x.code.as_deref() == Some("true")));
+    let gender = t.tokens.iter().find(|x| x.param == "gender").expect("gender");
+    assert_eq!(gender.system.as_deref(), Some("http://hl7.org/fhir/administrative-gender"), "implicit system of a bound code");
     let birth = t.dates.iter().find(|d| d.param == "birthdate").expect("birthdate");
     assert_eq!(birth.range, salus_search::date::parse_range("1980").expect("1980"));
 }
