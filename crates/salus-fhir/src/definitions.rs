@@ -265,6 +265,11 @@ impl Definitions {
         let mut children_by_path: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (ti, t) in json.types.iter().enumerate() {
             type_by_name.insert(t.id.clone(), ti);
+            // Constraint profiles (SimpleQuantity, MoneyQuantity, ...) reuse their base type's
+            // paths (`Quantity.comparator`); only a type's own definition may own its paths.
+            if t.type_name != t.id {
+                continue;
+            }
             for (ei, e) in t.elements.iter().enumerate() {
                 if e.slice_name.is_some() || e.id.as_deref().is_some_and(|id| id.contains(':')) {
                     continue;
@@ -455,6 +460,14 @@ mod tests {
         assert!(value.is_choice());
         assert_eq!(value.name(), "value");
         assert!(value.types.iter().any(|t| t.code == "Quantity"));
+    }
+
+    #[test]
+    fn constraint_profiles_do_not_leak_into_their_base_type() {
+        let comparator = r4().element("Quantity.comparator").expect("Quantity.comparator");
+        assert_eq!(comparator.max, "1");
+        assert_eq!(r4().children("Quantity").filter(|e| e.name() == "comparator").count(), 1);
+        assert!(r4().type_def("SimpleQuantity").is_some());
     }
 
     #[test]
