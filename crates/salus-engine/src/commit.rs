@@ -319,6 +319,7 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // each is one part of the version being written
     fn write_version(
         &self,
         tx: &mut dyn WriteTx,

@@ -26,11 +26,10 @@ fn synthea() -> PathBuf {
 fn rewrite(v: &mut Value, ids: &HashMap<String, String>) {
     match v {
         Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("reference") {
-                if let Some(target) = r.strip_prefix("urn:uuid:").and_then(|u| ids.get(u)) {
+            if let Some(Value::String(r)) = o.get_mut("reference")
+                && let Some(target) = r.strip_prefix("urn:uuid:").and_then(|u| ids.get(u)) {
                     *r = target.clone();
                 }
-            }
             for (_, x) in o.iter_mut() {
                 rewrite(x, ids);
             }
@@ -45,11 +44,10 @@ async fn load(engine: &Engine, file: &Path, ids: &mut HashMap<String, String>, l
     let bundle: Value = serde_json::from_str(&text).expect("bundle json");
     let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
     for e in &entries {
-        if let (Some(full), Some(t)) = (e["fullUrl"].as_str(), e["resource"]["resourceType"].as_str()) {
-            if let Some(uuid) = full.strip_prefix("urn:uuid:") {
+        if let (Some(full), Some(t)) = (e["fullUrl"].as_str(), e["resource"]["resourceType"].as_str())
+            && let Some(uuid) = full.strip_prefix("urn:uuid:") {
                 ids.insert(uuid.to_string(), format!("{t}/{uuid}"));
             }
-        }
     }
     let mut batch = Vec::new();
     for e in entries {
@@ -152,11 +150,10 @@ fn queries_for(rng: &mut Rng, ty: &str, corpus: &Corpus, out: &mut Vec<(String, 
                 let p: String = text.chars().take(2 + rng.below(5)).collect();
                 add(format!("{}:text={}", k.param, esc(&p)));
             }
-            if let (Some(other), Some(code)) = (rng.pick(&t.tokens), &k.code) {
-                if let (true, Some(c2)) = (other.param == k.param, &other.code) {
+            if let (Some(other), Some(code)) = (rng.pick(&t.tokens), &k.code)
+                && let (true, Some(c2)) = (other.param == k.param, &other.code) {
                     add(format!("{}={},{}", k.param, esc(code), esc(c2)));
                 }
-            }
         }
         if let Some(d) = rng.pick(&t.dates) {
             let p = PREFIXES[rng.below(PREFIXES.len())];
@@ -182,13 +179,12 @@ fn queries_for(rng: &mut Rng, ty: &str, corpus: &Corpus, out: &mut Vec<(String, 
                 add(format!("{}=ap{}||{}", q.param, q.value, esc(c)));
             }
         }
-        if let Some(r) = rng.pick(&t.references) {
-            if let (Some(tt), Some(id)) = (&r.target_type, &r.target_id) {
+        if let Some(r) = rng.pick(&t.references)
+            && let (Some(tt), Some(id)) = (&r.target_type, &r.target_id) {
                 add(format!("{}={tt}/{id}", r.param));
                 add(format!("{}={id}", r.param));
                 add(format!("{}:missing={}", r.param, rng.below(2) == 0));
             }
-        }
         if let Some(u) = rng.pick(&t.uris) {
             add(format!("{}={}", u.param, esc(&u.value)));
             let cut: String = u.value.chars().take(u.value.len() / 2).collect();
@@ -269,11 +265,10 @@ impl Oracle {
         let mut out = BTreeSet::new();
         for (t, i) in matches {
             for r in self.corpus.terms(t, i).map(|x| x.references.as_slice()).unwrap_or_default() {
-                if let (true, Some(tt), Some(ti)) = (r.param == param, &r.target_type, &r.target_id) {
-                    if self.corpus.terms(tt, ti).is_some() && !matches.contains(&(tt.clone(), ti.clone())) {
+                if let (true, Some(tt), Some(ti)) = (r.param == param, &r.target_type, &r.target_id)
+                    && self.corpus.terms(tt, ti).is_some() && !matches.contains(&(tt.clone(), ti.clone())) {
                         out.insert((tt.clone(), ti.clone()));
                     }
-                }
             }
         }
         out

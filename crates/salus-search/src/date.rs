@@ -35,11 +35,10 @@ pub fn parse_range(text: &str) -> Option<DateRange> {
     if parts.next().is_some() || year < 1 {
         return None;
     }
-    if let Some(m) = month {
-        if !(1..=12).contains(&m) {
+    if let Some(m) = month
+        && !(1..=12).contains(&m) {
             return None;
         }
-    }
     let Some(time) = time else {
         return Some(match (month, day) {
             (None, _) => span(days_from_civil(year, 1, 1), days_from_civil(year + 1, 1, 1)),
@@ -96,7 +95,7 @@ pub fn parse_range(text: &str) -> Option<DateRange> {
         return None;
     }
     let day_ms = days_from_civil(year, month, day) * 86_400_000;
-    let low = day_ms + ((hour * 60 + minute) * 60 + second) * 1000 + millis - i64::from(offset_min) * 60_000;
+    let low = day_ms + ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset_min * 60_000;
     Some(DateRange { low, high: low + width - 1 })
 }
 

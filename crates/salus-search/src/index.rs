@@ -14,11 +14,14 @@ use std::sync::Arc;
 /// Parameters answered from the resources table itself, not from index rows.
 const COLUMN_PARAMS: &[&str] = &["_id", "_lastUpdated"];
 
+/// A composite's component expressions, each with its parameter type.
+type Components = Vec<(ParamType, Arc<dyn CompiledPath>)>;
+
 struct Compiled {
     param: Arc<SearchParam>,
     path: Arc<dyn CompiledPath>,
     /// For composites: each component's expression.
-    components: Vec<(ParamType, Arc<dyn CompiledPath>)>,
+    components: Components,
     /// For a token over a bound `code` element: the code system its values belong to.
     implicit_system: Option<String>,
 }
@@ -53,7 +56,7 @@ impl Indexer {
         };
         // Components are compiled once per parameter; the main expression once per distinct
         // per-type reduction (see `SearchParam::expression_for`).
-        let mut components_of: HashMap<String, Vec<(ParamType, Arc<dyn CompiledPath>)>> = HashMap::new();
+        let mut components_of: HashMap<String, Components> = HashMap::new();
         let mut by_type: HashMap<String, Vec<Compiled>> = HashMap::new();
         for t in salus_fhir::r4().resource_types() {
             let mut list = Vec::new();

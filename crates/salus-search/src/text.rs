@@ -50,6 +50,6 @@ mod tests {
     #[test]
     fn prefix_bound_is_above_every_extension() {
         let up = prefix_upper_bound("smi");
-        assert!("smith".to_string() < up && "smi".to_string() < up && "smj".to_string() > up);
+        assert!("smith" < up.as_str() && "smi" < up.as_str() && "smj" > up.as_str());
     }
 }

@@ -90,11 +90,10 @@ fn unit_with_prefix(unit: &str) -> Option<(f64, Dims)> {
         return Some(found);
     }
     for (p, f) in PREFIXES {
-        if let Some(rest) = unit.strip_prefix(p) {
-            if let Some((af, d)) = atom(rest).filter(|_| METRIC.contains(&rest)) {
+        if let Some(rest) = unit.strip_prefix(p)
+            && let Some((af, d)) = atom(rest).filter(|_| METRIC.contains(&rest)) {
                 return Some((f * af, d));
             }
-        }
     }
     None
 }

@@ -7,42 +7,26 @@ use crate::date;
 use crate::text::fold;
 use crate::ucum;
 
-/// Splits on `sep` where it is not escaped by `\`, then unescapes `\,` `\|` `\$` `\\`.
+/// Splits on `sep` where it is not escaped by `\`. Escapes are kept (for a later split on
+/// another separator); [`unescape`] removes them at the end.
 pub fn split_escaped(text: &str, sep: char) -> Vec<String> {
     let mut parts = vec![String::new()];
+    let mut current = String::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n @ (',' | '|' | '$' | '\\')) if n != sep => {
-                    // keep the escape for a later split on another separator
-                    parts.last_mut().map(|p| {
-                        p.push('\\');
-                        p.push(n)
-                    });
-                }
-                Some(n) if n == sep => {
-                    parts.last_mut().map(|p| {
-                        p.push('\\');
-                        p.push(n)
-                    });
-                }
-                Some(n) => {
-                    parts.last_mut().map(|p| {
-                        p.push('\\');
-                        p.push(n)
-                    });
-                }
-                None => {
-                    parts.last_mut().map(|p| p.push('\\'));
-                }
-            },
-            c if c == sep => parts.push(String::new()),
-            c => {
-                parts.last_mut().map(|p| p.push(c));
+        if c == '\\' {
+            current.push('\\');
+            if let Some(n) = chars.next() {
+                current.push(n);
             }
+        } else if c == sep {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
         }
     }
+    parts.push(current);
+    parts.remove(0);
     parts
 }
 

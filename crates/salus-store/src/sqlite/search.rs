@@ -72,11 +72,10 @@ impl SqliteTx<'_> {
                     args.push(Value::Text(include.source_type.clone()));
                     sql.push_str(&format!(" AND type = ?{}", args.len()));
                 }
-                if let Some(t) = &include.target_type {
-                    if t != ty {
+                if let Some(t) = &include.target_type
+                    && t != ty {
                         continue;
                     }
-                }
             } else {
                 sql.push_str("SELECT target_type, target_id FROM idx_reference WHERE type = ?1 AND id = ?2 AND target_type IS NOT NULL");
                 args.extend([Value::Text(ty.clone()), Value::Text(id.clone())]);
