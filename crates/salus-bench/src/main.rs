@@ -83,7 +83,7 @@ async fn start_server(data: &std::path::Path) -> String {
         eprintln!("salus-bench: {e}");
         std::process::exit(1)
     }));
-    let engine = salus_engine::Engine::new(store, Arc::new(salus_engine::MinimalValidator));
+    let engine = salus_engine::Engine::r4(store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| {
         eprintln!("salus-bench: cannot bind: {e}");
         std::process::exit(1)

@@ -357,6 +357,9 @@ impl Engine {
 
     /// Refuses a SearchParameter that could not be put into force.
     pub(crate) fn check_search_parameter(&self, resource: &Value) -> Result<(), EngineError> {
+        if !in_force(resource) {
+            return Ok(()); // a draft or retired definition is stored, not enforced
+        }
         let mut registry = self.search_state.indexer().registry().as_ref().clone();
         registry.insert_resource(resource).map_err(|e| EngineError::bad_request(e.to_string(), Some("SearchParameter")))
     }
@@ -367,6 +370,7 @@ impl Engine {
             .iter()
             .filter(|c| c.resource_type == "SearchParameter")
             .filter_map(|c| c.body.as_deref().and_then(|b| serde_json::from_slice(b).ok()))
+            .filter(in_force)
             .collect();
         if added.is_empty() { Ok(()) } else { self.search_state.add_parameters(&added) }
     }
@@ -379,7 +383,12 @@ impl Engine {
             let page = self
                 .search(caller, SearchRequest { resource_type: Some("SearchParameter".into()), params: params.clone(), ..Default::default() })
                 .await?;
-            found.extend(page.matches.iter().filter_map(|v| v.body.as_deref().and_then(|b| serde_json::from_slice::<Value>(b).ok())));
+            found.extend(
+                page.matches
+                    .iter()
+                    .filter_map(|v| v.body.as_deref().and_then(|b| serde_json::from_slice::<Value>(b).ok()))
+                    .filter(in_force),
+            );
             match page.next {
                 Some(token) => params = vec![("_cursor".to_string(), token)],
                 None => break,
@@ -390,6 +399,12 @@ impl Engine {
         }
         Ok(found.len())
     }
+}
+
+/// Only an `active` SearchParameter takes effect; a `draft` or `retired` one is a definition
+/// kept for reference (the specification's own examples are drafts, some unusable by design).
+fn in_force(resource: &Value) -> bool {
+    resource.get("status").and_then(Value::as_str) == Some("active")
 }
 
 /// One search parameter of a resource type, as a CapabilityStatement lists it.

@@ -4,7 +4,6 @@ use reqwest::Response;
 use salus_engine::Engine;
 use salus_store::{Store, sqlite::SqliteStore};
 use serde_json::Value;
-use std::sync::Arc;
 
 pub struct TestServer {
     pub client: reqwest::Client,
@@ -21,7 +20,7 @@ impl TestServer {
     pub async fn start_with_limit(max_body_bytes: usize) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let store = Store::new(SqliteStore::open(data.path()).expect("open store"));
-        let engine = Engine::new(store, Arc::new(salus_engine::MinimalValidator));
+        let engine = Engine::r4(store);
         let config = salus_http::HttpConfig { max_body_bytes, base_url: None };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

@@ -11,7 +11,6 @@ use salus_engine::Engine;
 use salus_store::{Store, sqlite::SqliteStore};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Salus: an electronic health record with a FHIR R4 server, on an embedded database.
 ///
@@ -134,7 +133,7 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
 
 fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
     let store = SqliteStore::open(data).map_err(|e| e.to_string())?;
-    Ok(Engine::new(Store::new(store), Arc::new(salus_engine::MinimalValidator)))
+    Ok(Engine::r4(Store::new(store)))
 }
 
 fn cores() -> usize {
