@@ -328,6 +328,11 @@ fn write_entry(c: &Committed) -> Value {
     }
     response.insert("etag".into(), json!(format!("W/\"{}\"", c.version)));
     response.insert("lastModified".into(), json!(clock::format_instant(c.last_updated_ms)));
+    if !c.findings.is_empty() {
+        // Medication-safety warnings on an order that was stored (see safety.rs).
+        let issues: Vec<Value> = c.findings.iter().map(|f| crate::finding_issue(f, "warning")).collect();
+        response.insert("outcome".into(), json!({"resourceType": "OperationOutcome", "issue": issues}));
+    }
     let mut entry = Map::new();
     if let Some(resource) = c.body.as_deref().and_then(|b| serde_json::from_slice::<Value>(b).ok()) {
         entry.insert("fullUrl".into(), json!(format!("{}/{}", c.resource_type, c.id)));
@@ -347,10 +352,12 @@ fn error_entry(e: &EngineError) -> Value {
         EngineError::VersionConflict { .. } | EngineError::PreconditionFailed(_) => ("412 Precondition Failed", "conflict"),
         EngineError::NotSupported(_) => ("501 Not Implemented", "not-supported"),
         EngineError::Store(_) => ("500 Internal Server Error", "exception"),
+        EngineError::MedicationSafety { .. } => ("409 Conflict", "business-rule"),
         _ => ("400 Bad Request", "invalid"),
     };
     let outcome = match e.root() {
         EngineError::Invalid(outcome) => outcome.clone(),
+        root @ EngineError::MedicationSafety { .. } => crate::safety::refusal_outcome(root),
         root => json!({
             "resourceType": "OperationOutcome",
             "issue": [{"severity": "error", "code": code, "diagnostics": root.to_string()}]

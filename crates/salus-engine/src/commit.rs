@@ -53,6 +53,9 @@ pub struct Committed {
     pub last_updated_ms: i64,
     /// The stored JSON (with `meta`), absent for deletions.
     pub body: Option<Vec<u8>>,
+    /// Medication-safety findings on a MedicationRequest that was stored anyway (lower
+    /// severity, or overridden): warnings for the client.
+    pub findings: Vec<salus_clinical::Finding>,
 }
 
 /// An entry after the checks that need no database: validated, hashed, with its type.
@@ -79,6 +82,8 @@ impl Engine {
     pub async fn commit(&self, caller: &Caller, entries: Vec<Entry>) -> Result<Vec<Committed>, EngineError> {
         self.authorize_write(caller)?;
         let several = entries.len() > 1;
+        // Medication safety reads the patient's chart before the write transaction (see safety.rs).
+        let (entries, safety) = self.medication_safety(caller, entries, several).await?;
         // In a commit of several entries, an error says which entry failed.
         let at = move |index: usize| {
             move |error: EngineError| if several { EngineError::in_entry(index, error) } else { error }
@@ -110,7 +115,7 @@ impl Engine {
             })
             .await?;
         self.after_commit(&committed)?;
-        Ok(committed)
+        Ok(safety.finish(committed, caller))
     }
 
     fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
@@ -265,6 +270,7 @@ impl Engine {
                     version: 0,
                     last_updated_ms: clock::now_ms(),
                     body: None,
+                    findings: Vec::new(),
                 }),
                 [found] => {
                     let id = found.id.clone();
@@ -478,6 +484,7 @@ fn committed(effect: Effect, v: &StoredVersion) -> Committed {
         version: v.version,
         last_updated_ms: v.last_updated_ms,
         body: v.body.clone(),
+        findings: Vec::new(),
     }
 }
 
@@ -489,6 +496,7 @@ fn from_new(effect: Effect, v: NewVersion) -> Committed {
         version: v.version,
         last_updated_ms: v.last_updated_ms,
         body: v.body,
+        findings: Vec::new(),
     }
 }
 

@@ -29,6 +29,14 @@ pub enum EngineError {
     /// The operation exists in FHIR but this server does not offer it (yet).
     #[error("{0}")]
     NotSupported(String),
+    /// A MedicationRequest has high-severity medication-safety findings (`findings`; `also`
+    /// holds the lower ones) and no override reason: nothing was stored.
+    #[error(
+        "the order is refused by the medication safety check ({} high-severity finding(s)): change the order, or resend it with an override reason in the extension {}",
+        findings.len(),
+        crate::safety::OVERRIDE_EXTENSION
+    )]
+    MedicationSafety { findings: Vec<salus_clinical::Finding>, also: Vec<salus_clinical::Finding> },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The entry at `index` (counted from 0 in the order given) of a multi-entry commit failed;

@@ -50,6 +50,9 @@ impl From<EngineError> for ApiError {
             EngineError::VersionConflict { .. } | EngineError::PreconditionFailed(_) => {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, "conflict", message, None)
             }
+            EngineError::MedicationSafety { .. } => {
+                ApiError { status: StatusCode::CONFLICT, outcome: salus_engine::refusal_outcome(&e) }
+            }
             EngineError::NotSupported(_) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, "not-supported", message, None)
             }

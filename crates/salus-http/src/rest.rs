@@ -84,7 +84,12 @@ fn write_response(state: &AppState, headers: &HeaderMap, c: &Committed) -> Respo
                 Effect::AlreadyDeleted => "already deleted",
             };
             let message = format!("{}/{} {what}; version {}", c.resource_type, c.id, c.version);
-            respond::json(status, &operation_outcome("information", "informational", &message, None))
+            let mut outcome = operation_outcome("information", "informational", &message, None);
+            // Medication-safety warnings on a stored order follow the summary.
+            if let Some(issues) = outcome["issue"].as_array_mut() {
+                issues.extend(c.findings.iter().map(|f| salus_engine::finding_issue(f, "warning")));
+            }
+            respond::json(status, &outcome)
         }
     };
     respond::version_headers(&mut response, c.version, c.last_updated_ms);
