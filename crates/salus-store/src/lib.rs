@@ -50,6 +50,10 @@ pub trait ReadTx {
     /// true`: what refers to `from`), current and not deleted.
     fn included(&mut self, from: &[(String, String)], include: &Include, reverse: bool)
     -> Result<Vec<StoredVersion>, StoreError>;
+    /// A background job by id.
+    fn job(&mut self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// Every job of a kind (`export`), oldest first.
+    fn jobs(&mut self, kind: &str) -> Result<Vec<JobRecord>, StoreError>;
 }
 
 /// Operations available inside a write transaction; reads see the transaction's own writes.
@@ -66,6 +70,10 @@ pub trait WriteTx: ReadTx {
         patient_key: Option<&str>,
         terms: &salus_search::IndexTerms,
     ) -> Result<(), StoreError>;
+    /// Inserts or replaces a job (its status, request and state).
+    fn put_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
+    /// Removes a job; `false` when there was none.
+    fn delete_job(&mut self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// A database backend: runs a closure inside one transaction, committing if it returns `Ok`

@@ -55,3 +55,18 @@ pub struct HistoryQuery {
     /// Paging cursor: only versions older than this history position.
     pub before_seq: Option<i64>,
 }
+
+/// A background job as stored: the engine owns the meaning of `status`, `request` and `state`
+/// (JSON text); the store keeps them durable so a job survives a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: String,
+    /// What runs it (`export`).
+    pub kind: String,
+    pub status: String,
+    pub request: String,
+    pub state: String,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}

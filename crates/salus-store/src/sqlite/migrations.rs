@@ -8,6 +8,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_resources", include_str!("migrations/0001_resources.sql")),
     ("0002_search_index", include_str!("migrations/0002_search_index.sql")),
     ("0003_full_text", include_str!("migrations/0003_full_text.sql")),
+    ("0004_jobs", include_str!("migrations/0004_jobs.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {

@@ -8,11 +8,12 @@
 //! cut, which the patient-data rule demands over the small speed gain of `NORMAL`.
 
 mod index;
+mod jobs;
 mod migrations;
 mod search;
 
 use crate::{
-    Backend, HistoryQuery, HistoryScope, Include, NewVersion, Query, ReadTx, SearchHit, SearchRequest, StoreError,
+    Backend, HistoryQuery, HistoryScope, Include, JobRecord, NewVersion, Query, ReadTx, SearchHit, SearchRequest, StoreError,
     StoredVersion, WriteTx,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -183,6 +184,14 @@ impl ReadTx for SqliteTx<'_> {
     ) -> Result<Vec<StoredVersion>, StoreError> {
         self.run_included(from, include, reverse)
     }
+
+    fn job(&mut self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.get_job(id)
+    }
+
+    fn jobs(&mut self, kind: &str) -> Result<Vec<JobRecord>, StoreError> {
+        self.list_jobs(kind)
+    }
 }
 
 /// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
@@ -225,6 +234,14 @@ fn history_filter(query: &HistoryQuery, with_cursor: bool) -> (String, Vec<rusql
 }
 
 impl WriteTx for SqliteTx<'_> {
+    fn put_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        self.upsert_job(job)
+    }
+
+    fn delete_job(&mut self, id: &str) -> Result<bool, StoreError> {
+        self.remove_job(id)
+    }
+
     fn put(&mut self, v: &NewVersion) -> Result<(), StoreError> {
         if v.version > 1 {
             self.clear_text(&v.resource_type, &v.id)?;
