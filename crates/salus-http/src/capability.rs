@@ -12,6 +12,14 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
     let resources: Vec<Value> = defs
         .resource_types()
         .map(|t| {
+            let mut operations = vec![json!({
+                "name": "validate",
+                "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+            })];
+            if t == "Patient" {
+                // Preventive care gaps (parameters and output shape documented in README.md).
+                operations.push(json!({"name": "care-gaps", "definition": "https://salus-ehr.org/fhir/OperationDefinition/Patient-care-gaps"}));
+            }
             json!({
                 "type": t,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
@@ -23,10 +31,7 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
                 "conditionalRead": "not-supported",
                 "conditionalUpdate": false,
                 "conditionalDelete": "not-supported",
-                "operation": [{
-                    "name": "validate",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
-                }],
+                "operation": operations,
             })
         })
         .collect();
@@ -45,6 +50,7 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
             "mode": "server",
             "resource": resources,
             "interaction": [{ "code": "history-system" }],
+            "operation": [{ "name": "care-gaps-worklist", "definition": "https://salus-ehr.org/fhir/OperationDefinition/care-gaps-worklist" }],
         }],
     })
 }

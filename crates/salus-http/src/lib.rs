@@ -6,6 +6,8 @@
 mod body;
 mod bundle;
 mod capability;
+mod care_gaps;
+mod cds_hooks;
 mod negotiate;
 pub mod outcome;
 mod respond;
@@ -67,6 +69,9 @@ pub fn app(engine: Engine, config: HttpConfig) -> Router {
     };
     Router::new()
         .nest("/fhir", fhir_routes())
+        .route("/cds-services", get(cds_hooks::discovery))
+        .route("/cds-services/{id}", post(cds_hooks::call))
+        .route("/cds-services/{id}/feedback", post(cds_hooks::feedback))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -79,12 +84,14 @@ fn fhir_routes() -> Router<AppState> {
         .route("/", get(search::search_system).post(search::bundle))
         .route("/metadata", get(metadata))
         .route("/_history", get(rest::history_system))
+        .route("/$care-gaps-worklist", get(care_gaps::worklist))
         .route("/{type}", get(search::search_type).post(rest::create))
         .route("/{type}/_search", post(search::search_post))
         .route("/{type}/_history", get(rest::history_type))
         .route("/{type}/$validate", post(rest::validate_type))
         .route("/{type}/{id}", get(rest::read).put(rest::update).patch(rest::patch).delete(rest::delete))
         .route("/{type}/{id}/$validate", post(rest::validate_instance))
+        .route("/{type}/{id}/$care-gaps", get(care_gaps::patient))
         .route("/{type}/{id}/_history", get(rest::history_instance))
         .route("/{type}/{id}/_history/{version}", get(rest::vread))
         .route("/{compartment}/{id}/{type}", get(search::search_compartment))
