@@ -87,7 +87,7 @@ impl Ask {
 }
 
 /// The resource types a patient compartment holds (the Patient itself included).
-fn compartment_types() -> Vec<String> {
+pub(crate) fn compartment_types() -> Vec<String> {
     match salus_fhir::r4().compartment("Patient") {
         Some(def) => def.resource.iter().filter(|r| !r.param.is_empty() || r.code == "Patient").map(|r| r.code.clone()).collect(),
         None => vec!["Patient".into()],

@@ -13,6 +13,7 @@ mod commit;
 mod compartment;
 mod error;
 mod everything;
+mod export;
 mod import;
 mod read;
 mod safety;
@@ -26,6 +27,7 @@ pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
 pub use everything::EVERYTHING_PAGE;
+pub use export::{EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus};
 pub use import::ImportCounts;
 pub use read::HistoryPage;
 pub use safety::{MedicationContext, OVERRIDE_EXTENSION, check_order, finding_issue, refusal_outcome};
@@ -46,6 +48,8 @@ pub struct Engine {
     validator: Arc<dyn ResourceValidator>,
     search_state: search::SearchState,
     max_bundle_entries: usize,
+    /// Bulk export jobs and their files' directory (see `with_export_dir`).
+    exports: Option<Arc<export::ExportJobs>>,
 }
 
 impl Engine {
@@ -55,6 +59,7 @@ impl Engine {
             validator,
             search_state: search::SearchState::new(),
             max_bundle_entries: bundle::DEFAULT_MAX_BUNDLE_ENTRIES,
+            exports: None,
         }
     }
 

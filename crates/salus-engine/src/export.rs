@@ -1,0 +1,588 @@
+//! Bulk Data Access 2.0 `$export`: the request, its checks, and the writer that pages through
+//! the store into one NDJSON file per resource type. The writer is shared by the background
+//! jobs the server runs (`jobs.rs`: stored in the database, resumable after a restart) and by
+//! `salus export DIR`.
+//!
+//! Reads go through [`Engine::search`] one page at a time (each page its own read
+//! transaction, `_count` resources), so memory holds one page whatever the export's size, and
+//! `_since` and `_typeFilter` are search parameters compiled into the query, never filters
+//! applied after paging. Patient- and Group-level exports walk the patients and read each
+//! compartment by a compartment search (the Patient CompartmentDefinition).
+
+mod jobs;
+
+pub use jobs::{ExportJobs, ExportStatus};
+
+use crate::search::query_pairs;
+use crate::{Caller, Engine, EngineError, SearchRequest};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Resources per read transaction.
+pub const EXPORT_PAGE: usize = 1000;
+
+/// The `_outputFormat` values Bulk Data 2.0 names for NDJSON.
+const OUTPUT_FORMATS: &[&str] = &["application/fhir+ndjson", "application/ndjson", "ndjson"];
+
+/// Parameters a kick-off takes.
+const PARAMS: &[&str] = &["_type", "_since", "_typeFilter", "_outputFormat"];
+
+/// Which resources an export covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportLevel {
+    /// `/fhir/$export`: every resource.
+    System,
+    /// `/fhir/Patient/$export`: every patient's compartment.
+    Patient,
+    /// `/fhir/Group/[id]/$export`: the compartments of the Group's member patients.
+    Group(String),
+}
+
+/// A checked export request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub level: ExportLevel,
+    /// `_type`: empty means every type the level covers.
+    pub types: Vec<String>,
+    /// `_since` as given (an instant).
+    pub since: Option<String>,
+    /// `_typeFilter`: (type, search parameters) queries; a type with filters exports the
+    /// resources matching any of them.
+    pub type_filters: Vec<(String, Vec<(String, String)>)>,
+    /// The kick-off URL, for the manifest's `request`.
+    pub request_url: String,
+}
+
+/// One NDJSON file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutput {
+    pub resource_type: String,
+    /// The file name inside the export's directory.
+    pub file: String,
+    pub count: u64,
+}
+
+/// Progress shared between a running export and whoever polls it.
+#[derive(Debug, Default)]
+pub struct ExportProgress {
+    /// Resources written so far.
+    pub written: AtomicU64,
+    /// Resources expected (an estimate from counts taken at the start; 0 until known).
+    pub expected: AtomicU64,
+    /// Set to stop the export at the next page.
+    pub cancelled: AtomicBool,
+}
+
+impl ExportProgress {
+    /// `"45% (4500 of 10000 resources)"`, for `X-Progress`.
+    pub fn describe(&self) -> String {
+        let (done, of) = (self.written.load(Ordering::Relaxed), self.expected.load(Ordering::Relaxed));
+        if of == 0 {
+            format!("{done} resources written")
+        } else {
+            format!("{}% ({done} of {of} resources)", (done.min(of) * 100) / of)
+        }
+    }
+}
+
+impl ExportRequest {
+    /// Reads and checks kick-off parameters (as sent, in order) for `level`. Every error names
+    /// the parameter and what it accepts.
+    pub fn parse(
+        engine: &Engine,
+        level: ExportLevel,
+        params: &[(String, String)],
+        request_url: String,
+    ) -> Result<ExportRequest, EngineError> {
+        let defs = salus_fhir::r4();
+        let mut request = ExportRequest { level, types: Vec::new(), since: None, type_filters: Vec::new(), request_url };
+        for (k, v) in params {
+            match k.as_str() {
+                "_type" => {
+                    for t in v.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                        if !defs.is_resource_type(t) {
+                            return Err(EngineError::bad_request(format!("_type: `{t}` is not a FHIR R4 resource type"), Some("_type")));
+                        }
+                        if !request.types.iter().any(|x| x == t) {
+                            request.types.push(t.to_string());
+                        }
+                    }
+                }
+                "_since" => {
+                    crate::clock::parse_fhir_instant(v).ok_or_else(|| {
+                        EngineError::bad_request(format!("_since={v}: expected an instant such as 2024-01-01T00:00:00Z"), Some("_since"))
+                    })?;
+                    request.since = Some(v.clone());
+                }
+                "_outputFormat" => {
+                    if !OUTPUT_FORMATS.contains(&v.trim()) {
+                        return Err(EngineError::bad_request(
+                            format!("_outputFormat={v} is not offered; use {}", OUTPUT_FORMATS.join(", ")),
+                            Some("_outputFormat"),
+                        ));
+                    }
+                }
+                "_typeFilter" => {
+                    for query in split_type_filters(v) {
+                        request.type_filters.push(type_filter(engine, &query)?);
+                    }
+                }
+                "_format" | "_pretty" => {}
+                other => {
+                    return Err(EngineError::bad_request(
+                        format!("$export does not take `{other}`; it takes {}", PARAMS.join(", ")),
+                        None,
+                    ));
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+impl ExportRequest {
+    /// The request as the job table stores it.
+    pub(crate) fn to_json(&self) -> Value {
+        let (level, group) = match &self.level {
+            ExportLevel::System => ("system", None),
+            ExportLevel::Patient => ("patient", None),
+            ExportLevel::Group(id) => ("group", Some(id)),
+        };
+        json!({
+            "level": level, "group": group, "types": self.types, "since": self.since,
+            "typeFilters": self.type_filters, "request": self.request_url,
+        })
+    }
+
+    pub(crate) fn from_json(v: &Value) -> Option<ExportRequest> {
+        let strings = |x: &Value| x.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect::<Vec<_>>());
+        let level = match v["level"].as_str()? {
+            "system" => ExportLevel::System,
+            "patient" => ExportLevel::Patient,
+            "group" => ExportLevel::Group(v["group"].as_str()?.to_string()),
+            _ => return None,
+        };
+        let pair = |x: &Value| Some((x.get(0)?.as_str()?.to_string(), x.get(1)?.as_str()?.to_string()));
+        let type_filters = v["typeFilters"]
+            .as_array()?
+            .iter()
+            .map(|f| Some((f.get(0)?.as_str()?.to_string(), f.get(1)?.as_array()?.iter().map(pair).collect::<Option<Vec<_>>>()?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(ExportRequest {
+            level,
+            types: strings(&v["types"])?,
+            since: v["since"].as_str().map(str::to_string),
+            type_filters,
+            request_url: v["request"].as_str()?.to_string(),
+        })
+    }
+}
+
+impl ExportOutput {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({"type": self.resource_type, "file": self.file, "count": self.count})
+    }
+
+    pub(crate) fn from_json(v: &Value) -> Option<ExportOutput> {
+        Some(ExportOutput {
+            resource_type: v["type"].as_str()?.to_string(),
+            file: v["file"].as_str()?.to_string(),
+            count: v["count"].as_u64()?,
+        })
+    }
+}
+
+/// `_typeFilter` values are comma-separated queries, and a query may hold commas of its own
+/// (`code=a,b`): a comma starts a new query only where `Type?` follows.
+fn split_type_filters(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in value.split(',') {
+        let starts_query = piece
+            .split_once('?')
+            .is_some_and(|(t, _)| salus_fhir::r4().is_resource_type(t.trim()));
+        match out.last_mut() {
+            Some(last) if !starts_query => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => out.push(piece.to_string()),
+        }
+    }
+    out.into_iter().map(|q| q.trim().to_string()).filter(|q| !q.is_empty()).collect()
+}
+
+/// `Type?param=value&...`, checked by parsing it as that type's search.
+fn type_filter(engine: &Engine, query: &str) -> Result<(String, Vec<(String, String)>), EngineError> {
+    let bad = |why: String| EngineError::bad_request(format!("_typeFilter={query}: {why}"), Some("_typeFilter"));
+    let (t, q) = query.split_once('?').ok_or_else(|| bad("expected Type?parameter=value".into()))?;
+    if !salus_fhir::r4().is_resource_type(t) {
+        return Err(bad(format!("`{t}` is not a FHIR R4 resource type")));
+    }
+    let pairs = query_pairs(q);
+    if let Some((k, _)) = pairs.iter().find(|(k, _)| {
+        matches!(k.split(':').next().unwrap_or(""), "_count" | "_sort" | "_include" | "_revinclude" | "_summary" | "_elements" | "_total" | "_cursor")
+    }) {
+        return Err(bad(format!("`{k}` shapes a search result and has no meaning in an export filter")));
+    }
+    engine.parse_query(Some(t), None, &pairs, false).map_err(|e| bad(e.to_string()))?;
+    Ok((t.to_string(), pairs))
+}
+
+/// The writer's output directory: one `Type.ndjson` per type, opened on its first resource.
+struct Files {
+    dir: PathBuf,
+    open: Vec<(String, std::io::BufWriter<std::fs::File>, u64)>,
+}
+
+impl Files {
+    fn write(&mut self, resource_type: &str, body: &[u8]) -> std::io::Result<()> {
+        let i = match self.open.iter().position(|(t, _, _)| t == resource_type) {
+            Some(i) => i,
+            None => {
+                let file = std::fs::File::create(self.dir.join(file_name(resource_type)))?;
+                self.open.push((resource_type.to_string(), std::io::BufWriter::with_capacity(256 * 1024, file), 0));
+                self.open.len() - 1
+            }
+        };
+        let (_, w, n) = &mut self.open[i];
+        // Stored bodies are compact JSON; a body that somehow holds a raw newline is re-encoded
+        // rather than allowed to split its NDJSON line.
+        if body.contains(&b'\n') {
+            let v: serde_json::Value = serde_json::from_slice(body).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut *w, &v).map_err(std::io::Error::other)?;
+        } else {
+            w.write_all(body)?;
+        }
+        w.write_all(b"\n")?;
+        *n += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<Vec<ExportOutput>> {
+        let mut out = Vec::new();
+        for (t, mut w, count) in self.open {
+            w.flush()?;
+            w.get_ref().sync_all()?;
+            out.push(ExportOutput { file: file_name(&t), resource_type: t, count });
+        }
+        out.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
+        Ok(out)
+    }
+}
+
+pub fn file_name(resource_type: &str) -> String {
+    format!("{resource_type}.ndjson")
+}
+
+/// A disk failure is the server's, like a database one: a 500 at the edge, logged, and the
+/// job's error in its manifest.
+fn io_error(dir: &Path, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Store(salus_store::StoreError::Database(format!(
+        "cannot write the export in {}: {e} (check the data directory's space and permissions)",
+        dir.display()
+    )))
+}
+
+/// Moves `files` to a blocking thread for `f` (file writes stay off the async executor).
+async fn blocking<T: Send + 'static>(
+    files: Files,
+    f: impl FnOnce(&mut Files) -> std::io::Result<T> + Send + 'static,
+) -> Result<(Files, T), EngineError> {
+    let dir = files.dir.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut files = files;
+        let r = f(&mut files);
+        r.map(|t| (files, t))
+    })
+    .await;
+    match joined {
+        Ok(r) => r.map_err(|e| io_error(&dir, e)),
+        Err(e) => Err(io_error(&dir, e)),
+    }
+}
+
+/// One search, paged: each page is read in its own transaction and written before the next.
+struct Unit {
+    resource_type: String,
+    compartment: Option<String>,
+    params: Vec<(String, String)>,
+    /// One of several `_typeFilter` queries of its type.
+    filtered: bool,
+}
+
+impl Engine {
+    /// Writes the export `request` asks for into `dir` (created if needed), one NDJSON file
+    /// per type, and returns what was written. Stops with `Ok(None)` when `progress` is
+    /// cancelled. Yields between pages, so interactive requests keep their share.
+    pub async fn export_to_dir(
+        &self,
+        caller: &Caller,
+        request: &ExportRequest,
+        dir: &Path,
+        progress: Arc<ExportProgress>,
+    ) -> Result<Option<Vec<ExportOutput>>, EngineError> {
+        self.authorize_read(caller)?;
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let types = self.export_types(caller, request).await?;
+        let expected = self.expected(caller, request, &types).await?;
+        progress.expected.store(expected, Ordering::Relaxed);
+        let mut files = Files { dir: dir.to_path_buf(), open: Vec::new() };
+        match &request.level {
+            ExportLevel::System => {
+                for t in &types {
+                    let mut seen = HashSet::new();
+                    for unit in units(request, t, None) {
+                        files = match self.write_unit(caller, unit, files, &progress, &mut seen).await? {
+                            Some(f) => f,
+                            None => return Ok(None),
+                        };
+                    }
+                }
+            }
+            ExportLevel::Patient | ExportLevel::Group(_) => {
+                let mut patients = PatientWalk::new(&request.level);
+                while let Some(batch) = patients.next(self, caller).await? {
+                    for patient in batch {
+                        for t in &types {
+                            let mut seen = HashSet::new();
+                            for unit in units(request, t, Some(&patient)) {
+                                files = match self.write_unit(caller, unit, files, &progress, &mut seen).await? {
+                                    Some(f) => f,
+                                    None => return Ok(None),
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let dir = dir.to_path_buf();
+        match tokio::task::spawn_blocking(move || files.finish()).await {
+            Ok(Ok(outputs)) => Ok(Some(outputs)),
+            Ok(Err(e)) => Err(io_error(&dir, e)),
+            Err(e) => Err(io_error(&dir, e)),
+        }
+    }
+
+    /// Pages through one search, writing each page. `None` when cancelled.
+    async fn write_unit(
+        &self,
+        caller: &Caller,
+        unit: Unit,
+        mut files: Files,
+        progress: &ExportProgress,
+        seen: &mut HashSet<String>,
+    ) -> Result<Option<Files>, EngineError> {
+        let mut params = unit.params.clone();
+        params.push(("_count".into(), EXPORT_PAGE.to_string()));
+        params.push(("_total".into(), "none".into()));
+        loop {
+            if progress.cancelled.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let compartment = unit.compartment.as_ref().map(|p| ("Patient".to_string(), p.clone()));
+            let request =
+                SearchRequest { resource_type: Some(unit.resource_type.clone()), compartment, params: params.clone(), lenient: false };
+            let page = self.search(caller, request).await?;
+            let bodies: Vec<(String, Vec<u8>)> = page
+                .matches
+                .into_iter()
+                .filter_map(|v| {
+                    let key = v.id.clone();
+                    v.body.map(|b| (key, b))
+                })
+                .collect();
+            // A resource matching two `_typeFilter` queries of its type is written once; only
+            // filtered types (the selective ones) remember ids.
+            let bodies: Vec<(String, Vec<u8>)> = if unit.filtered {
+                bodies.into_iter().filter(|(id, _)| seen.insert(id.clone())).collect()
+            } else {
+                bodies
+            };
+            let n = bodies.len() as u64;
+            let t = unit.resource_type.clone();
+            files = blocking(files, move |f| {
+                for (_, b) in &bodies {
+                    f.write(&t, b)?;
+                }
+                Ok(())
+            })
+            .await?
+            .0;
+            progress.written.fetch_add(n, Ordering::Relaxed);
+            tokio::task::yield_now().await;
+            match page.next {
+                Some(token) => params = vec![("_cursor".into(), token)],
+                None => return Ok(Some(files)),
+            }
+        }
+    }
+
+    /// The types to export: `_type` if given (within the level's types), else every type the
+    /// level covers that holds at least one resource.
+    async fn export_types(&self, caller: &Caller, request: &ExportRequest) -> Result<Vec<String>, EngineError> {
+        let level_types: Vec<String> = match request.level {
+            ExportLevel::System => salus_fhir::r4().resource_types().map(str::to_string).collect(),
+            _ => crate::everything::compartment_types(),
+        };
+        let mut types: Vec<String> = if request.types.is_empty() {
+            level_types
+        } else {
+            request.types.iter().filter(|t| level_types.contains(t)).cloned().collect()
+        };
+        types.sort();
+        let mut present = Vec::new();
+        for t in types {
+            if self.count(caller, &t, Vec::new()).await? > 0 {
+                present.push(t);
+            }
+        }
+        Ok(present)
+    }
+
+    /// An estimate of the resources an export writes, for progress: the counts of its types
+    /// (all patients' for the patient-level forms).
+    async fn expected(&self, caller: &Caller, request: &ExportRequest, types: &[String]) -> Result<u64, EngineError> {
+        let mut total = 0;
+        for t in types {
+            let mut params = Vec::new();
+            if let Some(s) = &request.since {
+                params.push(("_lastUpdated".to_string(), format!("ge{s}")));
+            }
+            total += self.count(caller, t, params).await?;
+        }
+        Ok(total)
+    }
+
+    async fn count(&self, caller: &Caller, t: &str, mut params: Vec<(String, String)>) -> Result<u64, EngineError> {
+        params.push(("_summary".into(), "count".into()));
+        let r = self.search(caller, SearchRequest { resource_type: Some(t.to_string()), params, ..Default::default() }).await?;
+        Ok(r.total.unwrap_or(0))
+    }
+}
+
+/// The searches that export type `t` (for `patient`'s compartment, if any): one per
+/// `_typeFilter` of the type, or one for the whole type.
+fn units(request: &ExportRequest, t: &str, patient: Option<&str>) -> Vec<Unit> {
+    let mut base = Vec::new();
+    if let Some(s) = &request.since {
+        base.push(("_lastUpdated".to_string(), format!("ge{s}")));
+    }
+    let filters: Vec<&Vec<(String, String)>> = request.type_filters.iter().filter(|(ft, _)| ft == t).map(|(_, q)| q).collect();
+    let filtered = filters.len() > 1;
+    let unit = |extra: &[(String, String)]| Unit {
+        resource_type: t.to_string(),
+        compartment: patient.map(str::to_string),
+        params: base.iter().chain(extra).cloned().collect(),
+        filtered,
+    };
+    if filters.is_empty() { vec![unit(&[])] } else { filters.into_iter().map(|q| unit(q)).collect() }
+}
+
+/// The patients of a patient-level export, a batch at a time: every Patient in id order, or a
+/// Group's member patients.
+enum PatientWalk {
+    All { cursor: Option<String>, done: bool },
+    Group { id: String, done: bool },
+}
+
+impl PatientWalk {
+    fn new(level: &ExportLevel) -> Self {
+        match level {
+            ExportLevel::Group(id) => PatientWalk::Group { id: id.clone(), done: false },
+            _ => PatientWalk::All { cursor: None, done: false },
+        }
+    }
+
+    async fn next(&mut self, engine: &Engine, caller: &Caller) -> Result<Option<Vec<String>>, EngineError> {
+        match self {
+            PatientWalk::All { done: true, .. } | PatientWalk::Group { done: true, .. } => Ok(None),
+            PatientWalk::All { cursor, done } => {
+                let params = match cursor.take() {
+                    Some(c) => vec![("_cursor".to_string(), c)],
+                    None => vec![
+                        ("_count".to_string(), EXPORT_PAGE.to_string()),
+                        ("_total".to_string(), "none".to_string()),
+                        ("_elements".to_string(), "id".to_string()),
+                    ],
+                };
+                let page = engine
+                    .search(caller, SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() })
+                    .await?;
+                *cursor = page.next;
+                *done = cursor.is_none();
+                Ok(Some(page.matches.into_iter().map(|v| v.id).collect()))
+            }
+            PatientWalk::Group { id, done } => {
+                *done = true;
+                let group = engine.read(caller, "Group", id).await?;
+                Ok(Some(group_members(group.body.as_deref().unwrap_or_default())))
+            }
+        }
+    }
+}
+
+/// The Patient ids a Group's `member.entity` references name, in order, once each.
+pub fn group_members(body: &[u8]) -> Vec<String> {
+    let Ok(group) = serde_json::from_slice::<serde_json::Value>(body) else { return Vec::new() };
+    let mut out: Vec<String> = Vec::new();
+    for member in group["member"].as_array().into_iter().flatten() {
+        if member["inactive"] == true {
+            continue;
+        }
+        let Some(reference) = member["entity"]["reference"].as_str() else { continue };
+        let id = reference.rsplit_once("Patient/").map(|(_, id)| id.split('/').next().unwrap_or(id));
+        if let Some(id) = id.filter(|id| salus_fhir::resource::is_valid_id(id))
+            && !out.iter().any(|x| x == id)
+        {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_filters_split_on_commas_that_start_a_query() {
+        let v = "Observation?code=a,b&status=final,Condition?clinical-status=active";
+        assert_eq!(split_type_filters(v), ["Observation?code=a,b&status=final", "Condition?clinical-status=active"]);
+    }
+
+    #[test]
+    fn group_members_are_the_patients_named_once() {
+        let g = serde_json::json!({"resourceType": "Group", "member": [
+            {"entity": {"reference": "Patient/a"}}, {"entity": {"reference": "Patient/a"}},
+            {"entity": {"reference": "http://x.org/fhir/Patient/b"}}, {"entity": {"reference": "Practitioner/c"}},
+            {"entity": {"reference": "Patient/d"}, "inactive": true}
+        ]});
+        assert_eq!(group_members(g.to_string().as_bytes()), ["a", "b"]);
+    }
+
+    #[test]
+    fn requests_round_trip_through_their_stored_form() {
+        let r = ExportRequest {
+            level: ExportLevel::Group("g1".into()),
+            types: vec!["Observation".into()],
+            since: Some("2024-01-01T00:00:00Z".into()),
+            type_filters: vec![("Observation".into(), vec![("code".into(), "a,b".into())])],
+            request_url: "http://x/fhir/Group/g1/$export".into(),
+        };
+        assert_eq!(ExportRequest::from_json(&r.to_json()), Some(r));
+    }
+
+    #[test]
+    fn progress_reads_as_a_percentage() {
+        let p = ExportProgress::default();
+        assert_eq!(p.describe(), "0 resources written");
+        p.expected.store(200, Ordering::Relaxed);
+        p.written.store(50, Ordering::Relaxed);
+        assert_eq!(p.describe(), "25% (50 of 200 resources)");
+    }
+}
