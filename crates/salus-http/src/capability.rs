@@ -19,6 +19,11 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
             if t == "Patient" {
                 // Preventive care gaps (parameters and output shape documented in README.md).
                 operations.push(json!({"name": "care-gaps", "definition": "https://salus-ehr.org/fhir/OperationDefinition/Patient-care-gaps"}));
+                operations.push(json!({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}));
+                operations.push(json!({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}));
+            }
+            if t == "Group" {
+                operations.push(json!({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}));
             }
             json!({
                 "type": t,
@@ -50,7 +55,10 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
             "mode": "server",
             "resource": resources,
             "interaction": [{ "code": "history-system" }],
-            "operation": [{ "name": "care-gaps-worklist", "definition": "https://salus-ehr.org/fhir/OperationDefinition/care-gaps-worklist" }],
+            "operation": [
+                { "name": "care-gaps-worklist", "definition": "https://salus-ehr.org/fhir/OperationDefinition/care-gaps-worklist" },
+                { "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" },
+            ],
         }],
     })
 }

@@ -4,6 +4,7 @@
 //! status. It holds no business rule: each handler turns a request into an engine call.
 
 mod body;
+mod bulk;
 mod bundle;
 mod capability;
 mod care_gaps;
@@ -85,6 +86,11 @@ fn fhir_routes() -> Router<AppState> {
         .route("/metadata", get(metadata))
         .route("/_history", get(rest::history_system))
         .route("/$care-gaps-worklist", get(care_gaps::worklist))
+        .route("/$export", get(bulk::export_system))
+        .route("/bulk-status/{job}", get(bulk::status).delete(bulk::cancel))
+        .route("/bulk-files/{job}/{file}", get(bulk::file))
+        .route("/{type}/$export", get(bulk::export_type))
+        .route("/{type}/$everything", get(bulk::everything_type))
         .route("/{type}", get(search::search_type).post(rest::create))
         .route("/{type}/_search", post(search::search_post))
         .route("/{type}/_history", get(rest::history_type))
@@ -92,6 +98,8 @@ fn fhir_routes() -> Router<AppState> {
         .route("/{type}/{id}", get(rest::read).put(rest::update).patch(rest::patch).delete(rest::delete))
         .route("/{type}/{id}/$validate", post(rest::validate_instance))
         .route("/{type}/{id}/$care-gaps", get(care_gaps::patient))
+        .route("/{type}/{id}/$export", get(bulk::export_instance))
+        .route("/{type}/{id}/$everything", get(bulk::everything_instance))
         .route("/{type}/{id}/_history", get(rest::history_instance))
         .route("/{type}/{id}/_history/{version}", get(rest::vread))
         .route("/{compartment}/{id}/{type}", get(search::search_compartment))

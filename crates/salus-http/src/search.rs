@@ -97,7 +97,7 @@ async fn run(
     Ok(respond::raw(StatusCode::OK, searchset(&base, &endpoint, &search_params, &result)))
 }
 
-fn searchset(base: &str, endpoint: &str, params: &[(String, String)], result: &SearchResult) -> Vec<u8> {
+pub(crate) fn searchset(base: &str, endpoint: &str, params: &[(String, String)], result: &SearchResult) -> Vec<u8> {
     let query = crate::rest::query_string(params);
     let self_url = if query.is_empty() { endpoint.to_string() } else { format!("{endpoint}?{query}") };
     let mut links = vec![json!({"relation": "self", "url": self_url})];
