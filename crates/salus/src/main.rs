@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod export;
 mod import;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,34 @@ enum Command {
     /// Load transaction Bundles (.json) and NDJSON files (.ndjson), from files or directories,
     /// into the database. Loading the same data again creates no duplicates.
     Import(ImportArgs),
+    /// Write the database's resources as Bulk Data NDJSON files into a directory, one file
+    /// per resource type (what GET /fhir/$export produces).
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The directory to write into (created if needed).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Directory of the embedded database [default: ./salus-data].
+    #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Only these resource types (comma-separated or repeated), as _type.
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    types: Vec<String>,
+    /// Only resources changed at or after this instant (2024-01-01T00:00:00Z), as _since.
+    #[arg(long, value_name = "INSTANT")]
+    since: Option<String>,
+    /// A search that limits its type (Observation?code=4548-4), as _typeFilter; repeatable.
+    #[arg(long = "type-filter", value_name = "QUERY")]
+    type_filter: Vec<String>,
+    /// Only the patients' compartments (Patient/$export).
+    #[arg(long, conflicts_with = "group")]
+    patients: bool,
+    /// Only the compartments of this Group's members (Group/ID/$export).
+    #[arg(long, value_name = "ID")]
+    group: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -89,6 +118,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), args),
         Command::Import(args) => import(cli.config.as_deref(), args),
+        Command::Export(args) => export(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,7 +145,12 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
         seed: args.seed.unwrap_or(demo::DEFAULT_SEED),
     });
     runtime.block_on(async move {
-        let engine = open_engine(&data)?;
+        let engine = open_engine(&data)?.with_export_dir(data.join("exports"));
+        // Exports a previous run left unfinished start again.
+        let resumed = engine.resume_exports(&salus_engine::Caller::system()).await.map_err(|e| e.to_string())?;
+        if resumed > 0 {
+            tracing::info!(jobs = resumed, "bulk exports restarted");
+        }
         if let Some(request) = demo {
             demo::load(&engine, request).await?;
         }
@@ -167,6 +202,23 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
         } else {
             Err(format!("{} of {} files failed; nothing of a failed file was stored", summary.failures.len(), summary.files))
         }
+    })
+}
+
+fn export(config_file: Option<&std::path::Path>, args: ExportArgs) -> Result<(), String> {
+    let file = config::load_file(config_file).map_err(|e| e.to_string())?;
+    let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA));
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let options = export::ExportOptions {
+        types: args.types,
+        since: args.since,
+        type_filters: args.type_filter,
+        patients: args.patients,
+        group: args.group,
+    };
+    runtime.block_on(async move {
+        let engine = open_engine(&data)?;
+        export::run(&engine, &args.dir, options).await
     })
 }
 
