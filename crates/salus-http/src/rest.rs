@@ -97,6 +97,12 @@ fn write_response(state: &AppState, headers: &HeaderMap, c: &Committed) -> Respo
     response
 }
 
+/// Commits one entry on behalf of the request's caller and returns what it did.
+async fn commit_one(state: &AppState, headers: &HeaderMap, entry: Entry) -> Result<Committed, ApiError> {
+    let committed = state.engine.commit(&caller(headers), vec![entry]).await?;
+    committed.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing was committed"))
+}
+
 fn if_match(headers: &HeaderMap) -> Option<String> {
     headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(negotiate::etag_version)
 }
@@ -113,8 +119,7 @@ pub async fn create(
     check_body_type(&resource, &resource_type)?;
     let if_none_exist = headers.get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_string);
     let entry = Entry::Create { resource, id: None, if_none_exist };
-    let committed = state.engine.commit(&caller(&headers), vec![entry]).await?;
-    let c = committed.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing was committed"))?;
+    let c = commit_one(&state, &headers, entry).await?;
     Ok(write_response(&state, &headers, &c))
 }
 
@@ -175,8 +180,7 @@ pub async fn update(
     let resource = read_resource(&state, &headers, body, false).await?;
     check_body_type(&resource, &resource_type)?;
     let entry = Entry::Update { resource_type, id, resource, if_match: if_match(&headers) };
-    let committed = state.engine.commit(&caller(&headers), vec![entry]).await?;
-    let c = committed.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing was committed"))?;
+    let c = commit_one(&state, &headers, entry).await?;
     Ok(write_response(&state, &headers, &c))
 }
 
@@ -190,8 +194,7 @@ pub async fn patch(
     negotiate::check_accept(&headers, param(&params, "_format"))?;
     let patch = read_resource(&state, &headers, body, true).await?;
     let entry = Entry::Patch { resource_type, id, patch, if_match: if_match(&headers) };
-    let committed = state.engine.commit(&caller(&headers), vec![entry]).await?;
-    let c = committed.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing was committed"))?;
+    let c = commit_one(&state, &headers, entry).await?;
     Ok(write_response(&state, &headers, &c))
 }
 
@@ -203,8 +206,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     negotiate::check_accept(&headers, param(&params, "_format"))?;
     let entry = Entry::Delete { resource_type, id, if_match: if_match(&headers) };
-    let committed = state.engine.commit(&caller(&headers), vec![entry]).await?;
-    let c = committed.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing was committed"))?;
+    let c = commit_one(&state, &headers, entry).await?;
     if negotiate::prefer_return(&headers) == Return::OperationOutcome {
         return Ok(write_response(&state, &headers, &c));
     }
