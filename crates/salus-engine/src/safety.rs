@@ -193,7 +193,7 @@ fn is_checked(order: &Value) -> bool {
 }
 
 /// The MedicationRequest an entry writes, if it can be known before the transaction.
-fn written_order<'a>(entry: &'a mut Entry) -> Option<&'a mut Value> {
+fn written_order(entry: &mut Entry) -> Option<&mut Value> {
     match entry {
         Entry::Create { resource, .. } | Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. } => {
             (resource.get("resourceType").and_then(Value::as_str) == Some("MedicationRequest")).then_some(resource)
