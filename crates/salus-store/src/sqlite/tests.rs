@@ -117,3 +117,35 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
 fn migrations_len() -> usize {
     3
 }
+
+#[test]
+fn concurrent_writers_share_commits_and_a_failing_one_loses_only_its_own_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path()).expect("open"));
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                crate::Backend::write(&*store, &mut |tx| {
+                    tx.put(&new_version(&format!("p{i}"), 1, 1000, "{}"))?;
+                    if i % 4 == 0 { Err(StoreError::Corrupt("refused".into())) } else { Ok(()) }
+                })
+            })
+        })
+        .collect();
+    let results: Vec<bool> = threads.into_iter().map(|t| t.join().expect("thread").is_ok()).collect();
+    for (i, ok) in results.iter().enumerate() {
+        assert_eq!(*ok, i % 4 != 0, "writer {i}");
+    }
+    let mut found = Vec::new();
+    crate::Backend::read(&*store, &mut |tx| {
+        for i in 0..16 {
+            found.push(tx.current("Patient", &format!("p{i}"))?.is_some());
+        }
+        Ok(())
+    })
+    .expect("read");
+    for (i, present) in found.iter().enumerate() {
+        assert_eq!(*present, i % 4 != 0, "p{i} is stored exactly when its writer succeeded");
+    }
+}
