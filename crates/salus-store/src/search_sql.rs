@@ -105,9 +105,18 @@ impl Builder {
             }
             let ty = self.text(t);
             let mut clauses = vec![format!("r.type = {ty}"), "r.current = 1".into(), "r.deleted = 0".into()];
-            for cond in sets {
-                let set = self.set(t, cond);
-                clauses.push(format!("r.id IN ({set})"));
+            // The most selective condition drives (its id set is built once and each id looked
+            // up); the others are probed per candidate through the (type, id, param) index, so a
+            // broad condition (`code=` over every patient) is never materialised.
+            sets.sort_by_key(|c| drive_rank(c));
+            for (i, cond) in sets.into_iter().enumerate() {
+                match (i, self.probe(t, cond)) {
+                    (1.., Some(probe)) => clauses.push(probe),
+                    _ => {
+                        let set = self.set(t, cond);
+                        clauses.push(format!("r.id IN ({set})"));
+                    }
+                }
             }
             let keys = if with_keys {
                 q.sort.iter().enumerate().map(|(i, s)| format!(", {} AS k{i}", self.sort_key(s))).collect::<String>()
@@ -184,6 +193,46 @@ impl Builder {
             ors.push(format!("({})", ands.join(" AND ")));
         }
         format!("({})", ors.join(" OR "))
+    }
+
+    /// `c` as a test of the candidate row `r`, for conditions that index rows answer directly;
+    /// `None` for the others (they stay id sets).
+    fn probe(&mut self, t: &str, c: &Condition) -> Option<String> {
+        let rows = |b: &mut Self, table: ParamType, param: &str| {
+            let tbl = table_name(table);
+            let hint = match b.dialect {
+                Dialect::Sqlite => format!(" INDEXED BY {tbl}_resource"),
+                Dialect::Postgres => String::new(),
+            };
+            let p = b.text(param);
+            format!("SELECT 1 FROM {tbl} x{hint} WHERE x.type = r.type AND x.id = r.id AND x.param = {p}")
+        };
+        let _ = t;
+        Some(match c {
+            Condition::Match { table, param, any_of } => {
+                let rows = rows(self, *table, param);
+                let preds: Vec<String> = any_of.iter().map(|pr| self.predicate(*table, pr)).collect();
+                let preds = if preds.is_empty() { "0".to_string() } else { preds.join(" OR ") };
+                format!("EXISTS ({rows} AND ({preds}))")
+            }
+            Condition::Missing { table, param, missing } => {
+                let rows = rows(self, *table, param);
+                if *missing { format!("NOT EXISTS ({rows})") } else { format!("EXISTS ({rows})") }
+            }
+            Condition::Not(inner) => match inner.as_ref() {
+                Condition::Match { .. } => format!("NOT {}", self.probe(t, inner)?),
+                _ => return None,
+            },
+            Condition::Ids(ids) => {
+                let list: Vec<String> = ids.iter().map(|i| self.text(i)).collect();
+                format!("r.id IN ({})", if list.is_empty() { "NULL".to_string() } else { list.join(", ") })
+            }
+            Condition::LastUpdated(preds) => {
+                let preds: Vec<String> = preds.iter().map(|d| self.date(d, "r.last_updated", "r.last_updated")).collect();
+                format!("({})", preds.join(" OR "))
+            }
+            _ => return None,
+        })
     }
 
     /// The ids of resources of type `t` that satisfy `c`.
@@ -435,6 +484,35 @@ impl Builder {
             }
             None => plain,
         }
+    }
+}
+
+/// Which condition should drive a search (lower first): the likely most selective, from what
+/// the condition is, since no statistics are kept. Complements (`:not`, `:missing=true`) come
+/// last: as a driver they would enumerate every resource of the type.
+fn drive_rank(c: &Condition) -> u8 {
+    match c {
+        Condition::Ids(_) => 0,
+        // A chain or `_has` is a reference narrowed further: at least as selective.
+        Condition::Match { table: ParamType::Reference, .. }
+        | Condition::AnyOf(_)
+        | Condition::Chain { .. }
+        | Condition::Has { .. } => 1,
+        Condition::Match { table: ParamType::Token | ParamType::Uri, any_of, .. }
+            if !any_of.iter().any(|p| matches!(p, Predicate::TokenText(_))) =>
+        {
+            2
+        }
+        Condition::FullText { .. } => 2,
+        Condition::Match { table: ParamType::String, any_of, .. }
+            if !any_of.iter().any(|p| matches!(p, Predicate::String { mode: StringMode::Contains, .. })) =>
+        {
+            4
+        }
+        Condition::Match { .. } => 5,
+        Condition::LastUpdated(_) => 6,
+        Condition::Missing { missing: false, .. } => 7,
+        Condition::Missing { .. } | Condition::Not(_) | Condition::Nothing => 9,
     }
 }
 
