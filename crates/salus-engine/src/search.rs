@@ -208,14 +208,17 @@ impl Engine {
         let (hits, total, included) = self
             .store
             .read(move |tx| {
-                let total = match total_mode {
-                    TotalMode::None => None,
-                    _ => Some(tx.search_count(&store_request.query)?),
-                };
                 if summary_count {
+                    let total = Some(tx.search_count(&store_request.query)?);
                     return Ok::<_, StoreError>((Vec::new(), total, Vec::new()));
                 }
                 let hits = tx.search(&store_request)?;
+                // A first page that holds every match is its own count: no second query.
+                let total = match total_mode {
+                    TotalMode::None => None,
+                    _ if store_request.after.is_none() && hits.len() <= count => Some(hits.len() as u64),
+                    _ => Some(tx.search_count(&store_request.query)?),
+                };
                 let page: Vec<(String, String)> =
                     hits.iter().take(count).map(|h| (h.version.resource_type.clone(), h.version.id.clone())).collect();
                 let included = includes(tx, &store_request.query, &page)?;

@@ -238,8 +238,10 @@ impl Oracle {
         let mut matches = Vec::new();
         let mut included = Vec::new();
         let mut request = SearchRequest { resource_type: Some(ty.to_string()), params, ..Default::default() };
+        let mut first_total = None;
         loop {
             let r = self.engine.search(&Caller::system(), request.clone()).await.unwrap_or_else(|e| panic!("{ty}?{query}: {e}"));
+            first_total = first_total.or(Some(r.total));
             matches.extend(r.matches.iter().map(|v| (v.resource_type.clone(), v.id.clone())));
             included.extend(r.included.iter().map(|v| (v.resource_type.clone(), v.id.clone())));
             match r.next {
@@ -247,6 +249,8 @@ impl Oracle {
                 None => break,
             }
         }
+        // Every page reports the total of all pages.
+        assert_eq!(first_total.flatten(), Some(matches.len() as u64), "{ty}?{query}: total");
         (matches, included)
     }
 
