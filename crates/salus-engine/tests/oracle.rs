@@ -390,6 +390,32 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
             differences.push(format!("paged {t}?{q}: engine {} vs brute force {}", got.len(), want.len()));
         }
     }
+    // Sort order, paged by the keyset cursor: the lowest date ascending, the highest descending,
+    // resources without one first ascending and last descending, then type and id.
+    let mut sorted = 0;
+    for (t, q, param, descending) in [
+        ("Observation", "status=final&_sort=-date", "date", true),
+        ("Observation", "category=vital-signs&_sort=date", "date", false),
+        ("Patient", "_sort=birthdate", "birthdate", false),
+        ("Encounter", "_sort=-date", "date", true),
+        ("Condition", "_sort=onset-date", "onset-date", false),
+    ] {
+        let (got, _) = oracle.engine_ids(t, q, 7).await;
+        let mut want = oracle.brute_force(t, q);
+        let key = |id: &str| -> Option<i64> {
+            let dates = oracle.corpus.terms(t, id)?.dates.iter().filter(|d| d.param == param).collect::<Vec<_>>();
+            if descending { dates.iter().map(|d| d.range.high).max() } else { dates.iter().map(|d| d.range.low).min() }
+        };
+        want.sort_by(|a, b| {
+            let (ka, kb) = (key(&a.1).unwrap_or(i64::MIN), key(&b.1).unwrap_or(i64::MIN));
+            let by_key = if descending { kb.cmp(&ka) } else { ka.cmp(&kb) };
+            by_key.then_with(|| a.cmp(b))
+        });
+        sorted += 1;
+        if got != want {
+            differences.push(format!("sorted {t}?{q}: order differs ({} rows)", want.len()));
+        }
+    }
     // Includes.
     let mut includes = 0;
     for (t, q, param, inc) in [
@@ -407,7 +433,7 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
     }
     println!(
         "oracle: {resources} resources loaded, {} queries ({non_empty} with matches, {compared} matches compared; by kind {kinds:?}), \
-         {paged} paged re-runs, {includes} include checks, {} differences",
+         {paged} paged re-runs, {sorted} sorted and paged, {includes} include checks, {} differences",
         queries.len(),
         differences.len()
     );
