@@ -9,6 +9,8 @@
 //! latency percentiles. No test asserts these numbers; they are recorded in
 //! `docs/PERFORMANCE.md` with the command that produced them.
 
+mod bulk;
+
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -31,6 +33,23 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Imports the Synthea data (resources/s), then exports it as NDJSON (resources/s).
+    Export {
+        /// The Synthea directory [default: ../shared/data/synthea].
+        #[arg(long)]
+        synthea: Option<std::path::PathBuf>,
+        /// Bundles imported at the same time.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+    },
+    /// Patient/$everything latency for the Synthea patient with the most resources.
+    Everything {
+        #[arg(long)]
+        synthea: Option<std::path::PathBuf>,
+        /// Requests timed.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
 }
 
 fn main() {
@@ -44,6 +63,8 @@ fn main() {
     };
     match cli.command {
         Command::Crud { resources, concurrency } => runtime.block_on(crud(resources, concurrency)),
+        Command::Export { synthea, jobs } => runtime.block_on(bulk::export(synthea, jobs)),
+        Command::Everything { synthea, rounds } => runtime.block_on(bulk::everything(synthea, rounds)),
     }
 }
 

@@ -307,7 +307,8 @@ async fn blocking<T: Send + 'static>(
 
 /// One search, paged: each page is read in its own transaction and written before the next.
 struct Unit {
-    resource_type: String,
+    /// `None`: the types named by a `_type` parameter (a compartment across types).
+    resource_type: Option<String>,
     compartment: Option<String>,
     params: Vec<(String, String)>,
     /// One of several `_typeFilter` queries of its type.
@@ -344,10 +345,23 @@ impl Engine {
                 }
             }
             ExportLevel::Patient | ExportLevel::Group(_) => {
+                // Types without `_typeFilter` are read together, one compartment search per
+                // patient across them (a query per page, not per type); filtered types alone.
+                let (filtered, plain): (Vec<String>, Vec<String>) =
+                    types.iter().cloned().partition(|t| request.type_filters.iter().any(|(ft, _)| ft == t));
                 let mut patients = PatientWalk::new(&request.level);
                 while let Some(batch) = patients.next(self, caller).await? {
                     for patient in batch {
-                        for t in &types {
+                        if !plain.is_empty() {
+                            let mut unit = units(request, "Patient", Some(&patient)).remove(0);
+                            unit.resource_type = None;
+                            unit.params.push(("_type".into(), plain.join(",")));
+                            files = match self.write_unit(caller, unit, files, &progress, &mut HashSet::new()).await? {
+                                Some(f) => f,
+                                None => return Ok(None),
+                            };
+                        }
+                        for t in &filtered {
                             let mut seen = HashSet::new();
                             for unit in units(request, t, Some(&patient)) {
                                 files = match self.write_unit(caller, unit, files, &progress, &mut seen).await? {
@@ -386,28 +400,21 @@ impl Engine {
             }
             let compartment = unit.compartment.as_ref().map(|p| ("Patient".to_string(), p.clone()));
             let request =
-                SearchRequest { resource_type: Some(unit.resource_type.clone()), compartment, params: params.clone(), lenient: false };
+                SearchRequest { resource_type: unit.resource_type.clone(), compartment, params: params.clone(), lenient: false };
             let page = self.search(caller, request).await?;
-            let bodies: Vec<(String, Vec<u8>)> = page
-                .matches
-                .into_iter()
-                .filter_map(|v| {
-                    let key = v.id.clone();
-                    v.body.map(|b| (key, b))
-                })
-                .collect();
+            let bodies: Vec<(String, String, Vec<u8>)> =
+                page.matches.into_iter().filter_map(|v| v.body.map(|b| (v.resource_type, v.id, b))).collect();
             // A resource matching two `_typeFilter` queries of its type is written once; only
             // filtered types (the selective ones) remember ids.
-            let bodies: Vec<(String, Vec<u8>)> = if unit.filtered {
-                bodies.into_iter().filter(|(id, _)| seen.insert(id.clone())).collect()
+            let bodies: Vec<(String, String, Vec<u8>)> = if unit.filtered {
+                bodies.into_iter().filter(|(_, id, _)| seen.insert(id.clone())).collect()
             } else {
                 bodies
             };
             let n = bodies.len() as u64;
-            let t = unit.resource_type.clone();
             files = blocking(files, move |f| {
-                for (_, b) in &bodies {
-                    f.write(&t, b)?;
+                for (t, _, b) in &bodies {
+                    f.write(t, b)?;
                 }
                 Ok(())
             })
@@ -475,7 +482,7 @@ fn units(request: &ExportRequest, t: &str, patient: Option<&str>) -> Vec<Unit> {
     let filters: Vec<&Vec<(String, String)>> = request.type_filters.iter().filter(|(ft, _)| ft == t).map(|(_, q)| q).collect();
     let filtered = filters.len() > 1;
     let unit = |extra: &[(String, String)]| Unit {
-        resource_type: t.to_string(),
+        resource_type: Some(t.to_string()),
         compartment: patient.map(str::to_string),
         params: base.iter().chain(extra).cloned().collect(),
         filtered,
