@@ -27,29 +27,21 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiError>
     }
 }
 
-/// Parses a JSON body (a UTF-8 byte-order mark is accepted).
+/// Parses a JSON body with FHIR's JSON rules (duplicate keys refused, a UTF-8 byte-order mark
+/// accepted, numbers kept with their digits); errors give the line and column.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the request has no body: send a FHIR resource as JSON"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    salus_validator::parse_json(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "structure",
-            format!("the body is not valid JSON: {} at line {}, column {}", message_of(&e), e.line(), e.column()),
+            format!("the body is not valid JSON: {} at line {}, column {}", e.message, e.line, e.column),
             None,
         )
     })
-}
-
-/// serde_json's message without its trailing " at line L column C" (we say it ourselves).
-fn message_of(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]
@@ -61,6 +53,12 @@ mod tests {
         let err = parse_json(b"{\n  \"resourceType\": \"Patient\",\n  oops\n}").expect_err("malformed");
         let message = err.outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().to_string();
         assert!(message.contains("line 3, column 3"), "{message}");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let err = parse_json(br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#).expect_err("duplicate");
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
     }
 
