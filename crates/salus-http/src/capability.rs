@@ -1,13 +1,14 @@
 //! `GET /fhir/metadata`: the CapabilityStatement. It states what this build really does: each
 //! interaction listed here has a handler and a test; nothing is claimed ahead of its code.
 
+use salus_engine::Engine;
 use serde_json::{Value, json};
 
 /// Interactions every resource type supports.
 const TYPE_INTERACTIONS: &[&str] =
-    &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"];
+    &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"];
 
-pub fn statement(base_url: &str, started_at: &str) -> Value {
+pub fn statement(engine: &Engine, base_url: &str, started_at: &str) -> Value {
     let defs = salus_fhir::r4();
     let resources: Vec<Value> = defs
         .resource_types()
@@ -25,6 +26,14 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
             if t == "Group" {
                 operations.push(json!({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}));
             }
+            let params = engine.search_parameters(t);
+            let includes: Vec<String> = std::iter::once("*".to_string())
+                .chain(params.iter().filter(|p| p.param_type == "reference").map(|p| format!("{t}:{}", p.code)))
+                .collect();
+            let search_params: Vec<Value> = params
+                .iter()
+                .map(|p| json!({"name": p.code, "definition": p.url, "type": p.param_type}))
+                .collect();
             json!({
                 "type": t,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
@@ -32,10 +41,13 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
                 "versioning": "versioned-update",
                 "readHistory": true,
                 "updateCreate": true,
-                "conditionalCreate": false,
+                "conditionalCreate": true,
                 "conditionalRead": "not-supported",
-                "conditionalUpdate": false,
-                "conditionalDelete": "not-supported",
+                "conditionalUpdate": true,
+                "conditionalDelete": "single",
+                "searchInclude": includes,
+                "searchRevInclude": ["*"],
+                "searchParam": search_params,
                 "operation": operations,
             })
         })
@@ -54,7 +66,12 @@ pub fn statement(base_url: &str, started_at: &str) -> Value {
         "rest": [{
             "mode": "server",
             "resource": resources,
-            "interaction": [{ "code": "history-system" }],
+            "interaction": [
+                { "code": "transaction" },
+                { "code": "batch" },
+                { "code": "search-system" },
+                { "code": "history-system" },
+            ],
             "operation": [
                 { "name": "care-gaps-worklist", "definition": "https://salus-ehr.org/fhir/OperationDefinition/care-gaps-worklist" },
                 { "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" },

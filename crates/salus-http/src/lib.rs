@@ -114,7 +114,7 @@ async fn metadata(
 ) -> Result<axum::response::Response, ApiError> {
     let format = params.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str());
     negotiate::check_accept(&headers, format)?;
-    let statement = capability::statement(&state.base_url(&headers), &state.started_at);
+    let statement = capability::statement(&state.engine, &state.base_url(&headers), &state.started_at);
     Ok(respond::json(StatusCode::OK, &statement))
 }
 

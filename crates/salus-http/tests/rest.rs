@@ -31,6 +31,24 @@ async fn metadata_is_a_capability_statement_listing_every_resource_type() {
 }
 
 #[tokio::test]
+async fn metadata_lists_each_resources_search_parameters_and_is_itself_valid() {
+    let s = TestServer::start().await;
+    let (_, body) = s.get_json("/metadata").await;
+    let observation = body["rest"][0]["resource"].as_array().into_iter().flatten().find(|r| r["type"] == "Observation");
+    let names: Vec<&str> = observation
+        .and_then(|o| o["searchParam"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for expected in ["code", "patient", "date", "value-quantity", "_id", "_lastUpdated"] {
+        assert!(names.contains(&expected), "Observation search parameters lack {expected}: {names:?}");
+    }
+    let outcome = salus_validator::Validator::new().validate(&body);
+    assert!(outcome.is_valid(), "{}", outcome.to_operation_outcome());
+}
+
+#[tokio::test]
 async fn create_answers_201_with_location_etag_and_the_stored_resource() {
     let s = TestServer::start().await;
     let r = s.post("/Patient", &patient(Some("client-id"))).await;
