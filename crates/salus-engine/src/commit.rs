@@ -90,13 +90,7 @@ impl Engine {
         };
         let prepare = {
             let engine = self.clone();
-            move || {
-                entries
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, e)| engine.prepare(e).map_err(at(i)))
-                    .collect::<Result<Vec<_>, _>>()
-            }
+            move || engine.prepare_all(entries, at)
         };
         // Validation and indexing are CPU work: a large commit (a bundle, an import chunk) runs
         // them on a blocking thread so interactive requests keep their executor threads.
@@ -116,6 +110,54 @@ impl Engine {
             .await?;
         self.after_commit(&committed)?;
         Ok(safety.finish(committed, caller))
+    }
+
+    /// Prepares every entry, in order. A large commit (an import chunk) is split across the
+    /// cores: validation and indexing are pure CPU work per entry, and they bound the import
+    /// rate. The first failing entry (by position) is the error reported.
+    fn prepare_all<F>(&self, entries: Vec<Entry>, at: impl Fn(usize) -> F + Sync) -> Result<Vec<Prepared>, EngineError>
+    where
+        F: FnOnce(EngineError) -> EngineError,
+    {
+        const PARALLEL_FROM: usize = 64;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if entries.len() < PARALLEL_FROM || threads < 2 {
+            return entries.into_iter().enumerate().map(|(i, e)| self.prepare(e).map_err(at(i))).collect();
+        }
+        let chunk = entries.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<(usize, Entry)>> = Vec::new();
+        let mut current = Vec::with_capacity(chunk);
+        for (i, e) in entries.into_iter().enumerate() {
+            current.push((i, e));
+            if current.len() == chunk {
+                chunks.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            chunks.push(current);
+        }
+        let at = &at;
+        let results: Vec<Result<Vec<Prepared>, EngineError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|part| {
+                    scope.spawn(move || part.into_iter().map(|(i, e)| self.prepare(e).map_err(at(i))).collect())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())))
+                    })
+                })
+                .collect()
+        });
+        let mut prepared = Vec::new();
+        for r in results {
+            prepared.extend(r?);
+        }
+        Ok(prepared)
     }
 
     fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
