@@ -311,6 +311,24 @@ async fn full_text_searches_the_narrative_and_the_content() {
 }
 
 #[tokio::test]
+async fn a_large_commit_is_indexed_in_parallel_and_reports_the_first_bad_entry() {
+    let (_d, e) = engine();
+    let entry = |i: usize| Entry::Create {
+        resource: json!({"resourceType": "Patient", "name": [{"family": format!("Fam{i}")}]}),
+        id: Some(format!("p{i}")),
+        if_none_exist: None,
+    };
+    let mut entries: Vec<Entry> = (0..100).map(entry).collect();
+    entries[80] = Entry::Create { resource: json!({"resourceType": "Nope"}), id: None, if_none_exist: None };
+    entries[90] = Entry::Create { resource: json!({"resourceType": "AlsoNope"}), id: None, if_none_exist: None };
+    let err = e.commit(&Caller::system(), entries).await.expect_err("bad entries");
+    assert!(matches!(err, EngineError::InEntry { index: 80, .. }), "{err:?}");
+    e.commit(&Caller::system(), (0..100).map(entry).collect()).await.expect("good entries");
+    assert_eq!(ids(&e, "Patient", "family=fam99").await, ["p99"]);
+    assert_eq!(search(&e, "Patient", "_summary=count").await.expect("count").total, Some(100));
+}
+
+#[tokio::test]
 async fn garbage_queries_never_panic() {
     let (_d, e) = fixture().await;
     let junk = [
