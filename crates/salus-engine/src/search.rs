@@ -286,6 +286,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn criteria_are_read_with_or_without_the_url() {
+        let want = vec![("identifier".to_string(), "urn:a|1 2".to_string())];
+        assert_eq!(query_pairs("identifier=urn%3Aa%7C1+2"), want);
+        assert_eq!(query_pairs("Patient?identifier=urn:a|1%202"), want);
+        assert_eq!(query_pairs("a=%zz&&b"), vec![("a".to_string(), "%zz".to_string()), ("b".to_string(), String::new())]);
+    }
+
+    #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let request = SearchRequest {
             resource_type: Some("Observation".into()),
@@ -303,7 +311,8 @@ mod tests {
     }
 }
 
-/// Splits a query string (`a=b&c=d`, percent-encoded, `+` for space) into pairs.
+/// Splits a query string (`a=b&c=d`, percent-encoded, `+` for space; anything up to a `?` is
+/// dropped) into pairs.
 pub(crate) fn query_pairs(text: &str) -> Vec<(String, String)> {
     fn decode(s: &str) -> String {
         let bytes = s.as_bytes();
@@ -327,8 +336,9 @@ pub(crate) fn query_pairs(text: &str) -> Vec<(String, String)> {
         }
         String::from_utf8_lossy(&out).into_owned()
     }
-    text.trim_start_matches('?')
-        .split('&')
+    // `Patient?identifier=...` (a URL) and `identifier=...` (the query alone) both occur.
+    let text = text.split_once('?').map_or(text, |(_, q)| q);
+    text.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.split_once('=') {
             Some((k, v)) => (decode(k), decode(v)),
