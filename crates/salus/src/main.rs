@@ -145,7 +145,7 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
         seed: args.seed.unwrap_or(demo::DEFAULT_SEED),
     });
     runtime.block_on(async move {
-        let engine = open_engine(&data)?.with_export_dir(data.join("exports"));
+        let engine = open_engine(&data).await?.with_export_dir(data.join("exports"));
         // Exports a previous run left unfinished start again.
         let resumed = engine.resume_exports(&salus_engine::Caller::system()).await.map_err(|e| e.to_string())?;
         if resumed > 0 {
@@ -166,9 +166,19 @@ fn serve(config_file: Option<&std::path::Path>, args: ServeArgs) -> Result<(), S
     })
 }
 
-fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
+/// Opens the database and puts the custom SearchParameters stored in it into force, so that
+/// what a client added before a restart keeps indexing and answering after it.
+async fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
     let store = SqliteStore::open(data).map_err(|e| e.to_string())?;
-    Ok(Engine::r4(Store::new(store)))
+    let engine = Engine::r4(Store::new(store));
+    let custom = engine
+        .load_search_parameters(&salus_engine::Caller::system())
+        .await
+        .map_err(|e| format!("cannot load the stored SearchParameters: {e}"))?;
+    if custom > 0 {
+        tracing::info!(custom, "custom search parameters in force");
+    }
+    Ok(engine)
 }
 
 fn cores() -> usize {
@@ -180,7 +190,7 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
     let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA));
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let engine = open_engine(&data)?;
+        let engine = open_engine(&data).await?;
         let jobs = args.jobs.unwrap_or_else(cores);
         let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
         let c = summary.counts;
@@ -217,7 +227,7 @@ fn export(config_file: Option<&std::path::Path>, args: ExportArgs) -> Result<(),
         group: args.group,
     };
     runtime.block_on(async move {
-        let engine = open_engine(&data)?;
+        let engine = open_engine(&data).await?;
         export::run(&engine, &args.dir, options).await
     })
 }
