@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 /// `valueCodeableConcept` (a coding from `cds_cards::override_reasons()`, and free text), a
 /// `valueCoding`, or a `valueString` (free text only). It is removed from the stored order: the
 /// override lives on in the `DetectedIssue` that the commit writes.
-pub const OVERRIDE_EXTENSION: &str = "http://salus.health/fhir/StructureDefinition/safety-override";
+pub const OVERRIDE_EXTENSION: &str = "https://salus-ehr.org/fhir/StructureDefinition/safety-override";
 
 /// Order statuses that are checked: historic orders (stopped, completed, ...) never are, so
 /// imports of past records do not trip on them.

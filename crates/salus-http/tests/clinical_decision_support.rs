@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 const RX: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
-const OVERRIDE: &str = "http://salus.health/fhir/StructureDefinition/safety-override";
+const OVERRIDE: &str = "https://salus-ehr.org/fhir/StructureDefinition/safety-override";
 const REASONS: &str = "https://salus-ehr.org/fhir/CodeSystem/cds-override-reason";
 /// The CDS Hooks examples name this FHIR server; the test server takes it as its own base URL so
 /// that their requests read through the engine.
