@@ -11,6 +11,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_jobs", include_str!("migrations/0004_jobs.sql")),
 ];
 
+/// How many migrations this build knows: the schema version of an up-to-date database.
+pub(super) fn count() -> usize {
+    MIGRATIONS.len()
+}
+
 pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
     let applied: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))

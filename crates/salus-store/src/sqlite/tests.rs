@@ -111,11 +111,7 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
         .expect("lock")
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("user_version");
-    assert_eq!(usize::try_from(version).ok(), Some(migrations_len()));
-}
-
-fn migrations_len() -> usize {
-    3
+    assert_eq!(usize::try_from(version).ok(), Some(migrations::count()));
 }
 
 #[test]
