@@ -7,4 +7,5 @@ if [ ! -d ../shared/data ]; then
   echo "scripts/test.sh: ../shared/data is missing: the conformance tests read the shared test data beside the checkout" >&2
   exit 1
 fi
-cargo test --workspace --locked --no-fail-fast
+# --show-output: the conformance tests print their counts (passed / failed / skipped).
+cargo test --workspace --locked --no-fail-fast -- --show-output
