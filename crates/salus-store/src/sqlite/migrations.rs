@@ -21,11 +21,11 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|e| e.to_string())?;
     let applied = usize::try_from(applied).map_err(|_| "negative schema version".to_string())?;
-    if applied > MIGRATIONS.len() {
+    if applied > count() {
         return Err(format!(
             "the database has schema version {applied}, newer than this Salus knows ({}); \
              upgrade Salus or restore a backup",
-            MIGRATIONS.len()
+            count()
         ));
     }
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
