@@ -195,11 +195,10 @@ fn compact_element(el: &Value) -> Value {
     if let Some(r) = el.get("contentReference") {
         out.insert("contentReference".into(), r.clone());
     }
-    if let Some(binding) = el.get("binding") {
-        if let (Some(strength), Some(vs)) = (binding["strength"].as_str(), binding["valueSet"].as_str()) {
+    if let Some(binding) = el.get("binding")
+        && let (Some(strength), Some(vs)) = (binding["strength"].as_str(), binding["valueSet"].as_str()) {
             out.insert("binding".into(), json!({ "strength": strength, "valueSet": vs }));
         }
-    }
     let constraints: Vec<Value> = el["constraint"]
         .as_array()
         .into_iter()
@@ -305,9 +304,7 @@ impl<'a> Terminology<'a> {
     /// when some part (an external code system, an unsupported filter) cannot be enumerated, so
     /// a validator knows not to refuse codes it cannot see.
     fn expand_all(&self) -> Vec<Value> {
-        self.value_sets
-            .iter()
-            .map(|(url, _)| {
+        self.value_sets.keys().map(|url| {
                 let mut codes = BTreeSet::new();
                 let complete = self.expand(url, &mut codes, 0);
                 let codes: Vec<Value> = codes.into_iter().map(|(s, c)| json!([s, c])).collect();

@@ -71,12 +71,12 @@ fn main() {
 /// A Patient and an Observation shaped like real chart data (names, identifiers, a coded
 /// blood-pressure reading), so validation and storage do realistic work.
 fn resource(i: usize) -> Value {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         json!({
             "resourceType": "Patient",
             "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": format!("MRN{i:08}")}],
             "name": [{"use": "official", "family": format!("Family{}", i % 997), "given": ["Alex", "J"]}],
-            "gender": if i % 4 == 0 { "female" } else { "male" },
+            "gender": if i.is_multiple_of(4) { "female" } else { "male" },
             "birthDate": format!("19{:02}-0{}-1{}", 30 + i % 70, 1 + i % 9, i % 10),
             "address": [{"line": [format!("{i} Main St")], "city": "Springfield", "postalCode": "01101", "country": "US"}],
             "telecom": [{"system": "phone", "value": "555-0100", "use": "home"}]

@@ -299,11 +299,10 @@ fn etag_version(value: &str) -> String {
 fn rewrite_references(value: &mut Value, targets: &HashMap<String, String>) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get_mut("reference") {
-                if let Some(target) = targets.get(reference.as_str()) {
+            if let Some(Value::String(reference)) = map.get_mut("reference")
+                && let Some(target) = targets.get(reference.as_str()) {
                     *reference = target.clone();
                 }
-            }
             for (key, child) in map.iter_mut() {
                 if key != "reference" {
                     rewrite_references(child, targets);

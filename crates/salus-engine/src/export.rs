@@ -81,10 +81,9 @@ impl ExportProgress {
     /// `"45% (4500 of 10000 resources)"`, for `X-Progress`.
     pub fn describe(&self) -> String {
         let (done, of) = (self.written.load(Ordering::Relaxed), self.expected.load(Ordering::Relaxed));
-        if of == 0 {
-            format!("{done} resources written")
-        } else {
-            format!("{}% ({done} of {of} resources)", (done.min(of) * 100) / of)
+        match (done.min(of) * 100).checked_div(of) {
+            Some(percent) => format!("{percent}% ({done} of {of} resources)"),
+            None => format!("{done} resources written"),
         }
     }
 }

@@ -80,13 +80,13 @@ fn response_errors(r: &Value) -> Vec<String> {
     let Some(obj) = r.as_object().filter(|o| !o.is_empty()) else { return vec!["empty response".into()] };
     let Some(cards) = obj.get("cards").and_then(Value::as_array) else { return vec!["no cards array".into()] };
     for (i, c) in cards.iter().enumerate() {
-        if !c["summary"].as_str().is_some_and(|s| !s.is_empty()) {
+        if c["summary"].as_str().is_none_or(|s| s.is_empty()) {
             errors.push(format!("cards[{i}].summary"));
         }
         if !matches!(c["indicator"].as_str(), Some("info" | "warning" | "critical")) {
             errors.push(format!("cards[{i}].indicator"));
         }
-        if !c["source"]["label"].as_str().is_some_and(|s| !s.is_empty()) {
+        if c["source"]["label"].as_str().is_none_or(|s| s.is_empty()) {
             errors.push(format!("cards[{i}].source.label"));
         }
         if let Some(suggestions) = c["suggestions"].as_array() {

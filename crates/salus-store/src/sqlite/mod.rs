@@ -139,7 +139,7 @@ impl Backend for SqliteStore {
 
         conn.execute_batch("SAVEPOINT salus_write").map_err(db)?;
         // A panic in `work` must not leave the shared transaction to others half-done.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut SqliteTx { conn: &*conn })))
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut SqliteTx { conn: &conn })))
             .unwrap_or_else(|_| Err(StoreError::Database("a write failed unexpectedly and was rolled back".into())));
         let closed = match &result {
             Ok(()) => conn.execute_batch("RELEASE salus_write"),
@@ -153,9 +153,8 @@ impl Backend for SqliteStore {
         }
 
         if self.waiting_writers.load(Ordering::SeqCst) > 0 {
-            if result.is_err() {
-                return result; // nothing of ours stays; the next writer carries the transaction on
-            }
+            // If our work failed, nothing of it stays: return now, the next writer carries on.
+            result?;
             // Hand the transaction on and wait for the COMMIT that makes our write durable.
             self.group.lock().map_err(poisoned)?.outcomes.entry(number).or_insert((None, 0)).1 += 1;
             loop {
