@@ -1,6 +1,6 @@
 //! Small readers over FHIR JSON that never panic: a missing or oddly typed field reads as absent.
 
-use crate::date::Date;
+use salus_fhir::date::Date;
 use serde_json::Value;
 
 pub const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";

@@ -13,7 +13,6 @@
 
 pub mod allergies;
 pub mod cds_cards;
-pub mod date;
 pub mod duplicates;
 pub mod fhir;
 pub mod interactions;
@@ -22,9 +21,11 @@ pub mod medication_safety;
 pub mod preventive;
 pub mod products;
 
-pub use date::Date;
 pub use medication_safety::{Finding, FindingKind, Severity};
 pub use preventive::{CareGap, GapStatus, PatientRecord};
+// The date type of `PatientRecord` and `CareGap`, so that users of those need not depend on
+// salus-fhir to name it.
+pub use salus_fhir::date::Date;
 
 /// Errors of this crate. Input problems that can be described are reported as values
 /// (findings, `NotApplicable` gaps); these are the cases where no answer can be given.

@@ -5,10 +5,10 @@
 //! test expires, and *overdue* once the rule's grace period (90 days by default; for influenza,
 //! until 1 November of the season) has passed without one.
 
-use crate::date::Date;
 use crate::fhir::{self, Coding};
 use crate::knowledge::PREVENTIVE;
 use crate::ClinicalError;
+use salus_fhir::date::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -113,7 +113,7 @@ pub struct PatientRecord {
     pub birth_date: Option<Date>,
     /// FHIR administrative gender.
     pub gender: Option<String>,
-    /// Death date, or the as-of-independent fact of death (`deceasedBoolean`) as the epoch.
+    /// Death date, or the as-of-independent fact of death (`deceasedBoolean`) as the earliest date ([`Date::MIN`]).
     pub deceased: Option<Date>,
     pub resources: Vec<Value>,
 }
@@ -125,7 +125,7 @@ impl PatientRecord {
         let patient = resources.iter().find(|r| fhir::resource_type(r) == Some("Patient")).ok_or(ClinicalError::NoPatient)?;
         let deceased = match (patient.get("deceasedDateTime"), patient.get("deceasedBoolean").and_then(Value::as_bool)) {
             (Some(d), _) => d.as_str().and_then(Date::parse_fhir),
-            (None, Some(true)) => Some(Date { year: 1, month: 1, day: 1 }),
+            (None, Some(true)) => Some(Date::MIN),
             _ => None,
         };
         Ok(PatientRecord {
@@ -323,7 +323,7 @@ fn evaluate_inner(rule: &Rule, record: &PatientRecord, as_of: Date) -> (GapStatu
 
 fn evaluate_season(rule: &Rule, record: &PatientRecord, as_of: Date, eligible_since: Date) -> (GapStatus, Option<EvidenceFound>) {
     let start_month = rule.schedule.season_start_month.unwrap_or(8);
-    let year = if as_of.month >= start_month { as_of.year } else { as_of.year - 1 };
+    let year = if as_of.month() >= start_month { as_of.year() } else { as_of.year() - 1 };
     let season_start = Date::new(year, start_month, 1).unwrap_or(as_of);
     let mut last: Option<EvidenceFound> = None;
     for e in &rule.evidence {

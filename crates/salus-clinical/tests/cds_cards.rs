@@ -3,7 +3,7 @@
 use salus_clinical::cds_cards::{card_for_care_gap, cards_for_findings, detected_issue, override_reasons, Override};
 use salus_clinical::medication_safety::check;
 use salus_clinical::preventive::{evaluate, PatientRecord};
-use salus_clinical::Date;
+use salus_fhir::date::Date;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -62,7 +62,7 @@ fn contraindicated_interaction_card_is_critical_with_override_reasons_and_a_dele
 #[test]
 fn care_gap_cards_only_for_open_gaps() {
     let record = PatientRecord::from_resources(&[json!({"resourceType": "Patient", "gender": "female", "birthDate": "1960-01-01"})]).unwrap();
-    let gaps = evaluate(&record, Date { year: 2020, month: 1, day: 1 }).unwrap();
+    let gaps = evaluate(&record, Date::new(2020, 1, 1).expect("a real day")).unwrap();
     let allowed = spec_card_keys();
     let mut open = 0;
     for g in &gaps {

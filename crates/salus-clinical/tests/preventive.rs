@@ -1,15 +1,19 @@
 //! Preventive-care rules on hand-made patients, and over the 130 Synthea patients.
 
 use salus_clinical::preventive::{evaluate, rules, GapStatus, PatientRecord};
-use salus_clinical::Date;
+use salus_fhir::date::Date;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-const AS_OF: Date = Date { year: 2020, month: 1, day: 1 };
+const AS_OF: Date = ymd(2020, 1, 1);
 const LOINC: &str = "http://loinc.org";
 const SCT: &str = "http://snomed.info/sct";
 const CVX: &str = "http://hl7.org/fhir/sid/cvx";
+
+const fn ymd(year: i32, month: u32, day: u32) -> Date {
+    Date::new(year, month, day).expect("a real day")
+}
 
 fn patient(gender: &str, birth: &str) -> Value {
     json!({"resourceType": "Patient", "id": "p", "gender": gender, "birthDate": birth})
@@ -44,13 +48,13 @@ fn label(rule: &str, resources: Vec<Value>) -> &'static str {
 fn breast_screening_by_sex_age_mammogram_and_mastectomy() {
     assert_eq!(label("breast-cancer-screening", vec![patient("female", "1965-03-01")]), "overdue");
     assert_eq!(label("breast-cancer-screening", vec![patient("female", "1965-03-01"), obs(LOINC, "24606-6", "2019-02-01")]), "satisfied");
-    assert_eq!(status("breast-cancer-screening", vec![patient("female", "1965-03-01"), obs(LOINC, "24606-6", "2019-02-01")]), GapStatus::Satisfied { until: Some(Date { year: 2021, month: 2, day: 1 }) });
+    assert_eq!(status("breast-cancer-screening", vec![patient("female", "1965-03-01"), obs(LOINC, "24606-6", "2019-02-01")]), GapStatus::Satisfied { until: Some(ymd(2021, 2, 1)) });
     assert_eq!(label("breast-cancer-screening", vec![patient("female", "1965-03-01"), obs(LOINC, "24606-6", "2017-06-01")]), "overdue");
     assert_eq!(label("breast-cancer-screening", vec![patient("male", "1965-03-01")]), "not-applicable");
     assert_eq!(label("breast-cancer-screening", vec![patient("female", "1990-03-01")]), "not-applicable");
     assert_eq!(label("breast-cancer-screening", vec![patient("female", "1965-03-01"), procedure("27865001", "2015-01-01")]), "not-applicable");
     // Turned 40 in the last 90 days: due, not yet overdue.
-    assert_eq!(status("breast-cancer-screening", vec![patient("female", "1979-12-01")]), GapStatus::Due { since: Date { year: 2019, month: 12, day: 1 } });
+    assert_eq!(status("breast-cancer-screening", vec![patient("female", "1979-12-01")]), GapStatus::Due { since: ymd(2019, 12, 1) });
 }
 
 #[test]
@@ -114,9 +118,9 @@ fn depression_screening_yearly_from_12_and_not_with_bipolar_disorder() {
 #[test]
 fn influenza_vaccine_counts_within_the_season_and_is_overdue_after_october() {
     let p = || patient("male", "1980-01-01");
-    assert_eq!(status("influenza-vaccine", vec![p(), vaccine("140", "2019-09-15")]), GapStatus::Satisfied { until: Some(Date { year: 2020, month: 8, day: 1 }) });
+    assert_eq!(status("influenza-vaccine", vec![p(), vaccine("140", "2019-09-15")]), GapStatus::Satisfied { until: Some(ymd(2020, 8, 1)) });
     assert_eq!(label("influenza-vaccine", vec![p(), vaccine("140", "2019-03-15")]), "overdue");
-    assert_eq!(status("influenza-vaccine", vec![p()]), GapStatus::Overdue { since: Date { year: 2019, month: 11, day: 1 }, due_since: Date { year: 2019, month: 8, day: 1 } });
+    assert_eq!(status("influenza-vaccine", vec![p()]), GapStatus::Overdue { since: ymd(2019, 11, 1), due_since: ymd(2019, 8, 1) });
     assert_eq!(label("influenza-vaccine", vec![patient("male", "2010-01-01")]), "not-applicable");
     let mut not_done = vaccine("140", "2019-09-15");
     not_done["status"] = json!("not-done");

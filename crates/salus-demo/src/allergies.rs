@@ -7,9 +7,9 @@
 //! dyspnea 267036007. Prevalences are rounded figures from allergy literature (about one in ten
 //! patients carries a penicillin label).
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
-use crate::date::Date;
 use crate::demographics::Person;
 use crate::fhir::{RXNORM, SNOMED, coding, concept, date, reference, resource};
 use crate::rng::Rng;
@@ -86,7 +86,7 @@ pub(crate) fn sample(
         let forced = force_penicillin && allergen == Allergen::Penicillin;
         if (forced || rng.chance(p_has)) && p.age >= min_age {
             let earliest = p.birth.add_years(min_age as i32);
-            let onset = earliest.add_days(rng.int(0, (as_of.days() - earliest.days()).max(0)));
+            let onset = earliest.add_days(rng.int(0, as_of.days_since(earliest).max(0)));
             let severe = allergen == Allergen::Peanut && rng.chance(0.5);
             out.push(Allergy {
                 allergen,

@@ -5,10 +5,10 @@
 //! hyperlipidemia clinical management plan, 412776001 COPD clinical management plan; activities
 //! 160670007, 229065009, 183063000, 710818004, 710081004, 226234005, 15081005).
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
 use crate::conditions::{Diagnosis, Problem};
-use crate::date::Date;
 use crate::demographics::Smoking;
 use crate::fhir::{SNOMED, concept, date, reference, resource};
 

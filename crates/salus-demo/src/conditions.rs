@@ -6,9 +6,9 @@
 //! (15777000, 55822004, 239873007, 367498001, the acute problems). Prevalences by age are
 //! rounded from CDC/NHANES summaries; they only need to look right on a panel of patients.
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
-use crate::date::Date;
 use crate::demographics::{Person, Sex, Smoking};
 use crate::fhir::{SNOMED, coding, concept_text, date, reference, resource};
 use crate::rng::Rng;
@@ -202,7 +202,7 @@ fn onset_between(
         .max(as_of.add_years(-(not_before_years_ago as i32)))
         .max(p.birth)
         .min(as_of);
-    let span = (as_of.days() - earliest.days()).max(0);
+    let span = as_of.days_since(earliest).max(0);
     earliest.add_days(rng.int(0, span))
 }
 

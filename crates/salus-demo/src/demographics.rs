@@ -5,9 +5,9 @@
 //! population pyramid (Census 2020), race and Hispanic ethnicity the 2020 Census shares, smoking
 //! the CDC's adult prevalence (about 12% current, a quarter former).
 
+use salus_fhir::date::Date;
 use serde_json::{Value, json};
 
-use crate::date::Date;
 use crate::fhir::{coding, concept, reference_display, resource};
 use crate::names::{
     AREA_CODE, CITIES, FEMALE_FIRST, HISPANIC_SURNAMES, MALE_FIRST, STATE, STREETS, SURNAMES,
@@ -67,7 +67,7 @@ impl Person {
     }
 
     pub(crate) fn age_on(&self, d: Date) -> i64 {
-        d.years_since(self.birth)
+        i64::from(self.birth.age_on(d))
     }
 
     pub(crate) fn pronoun(&self) -> &'static str {
@@ -113,7 +113,7 @@ pub(crate) fn sample(
     let age = rng.int(lo, hi);
     // A birthday somewhere in the year before the age-th anniversary, so the age on as_of is exact.
     let birth = as_of.add_years(-(age as i32)).add_days(-rng.int(0, 364));
-    let birth = if as_of.years_since(birth) != age {
+    let birth = if i64::from(birth.age_on(as_of)) != age {
         as_of.add_years(-(age as i32))
     } else {
         birth

@@ -3,9 +3,10 @@
 //! Keeping these in one place means every Coding, Quantity and Reference has the same shape,
 //! which is what a strict validator checks first.
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Number, Value, json};
 
-use crate::date::{Date, DateTime};
+use crate::clinic_time::DateTime;
 
 pub(crate) const LOINC: &str = "http://loinc.org";
 pub(crate) const SNOMED: &str = "http://snomed.info/sct";

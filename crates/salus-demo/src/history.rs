@@ -7,9 +7,11 @@
 //! visits, occasional emergency visits, and screening procedures. Drug changes are decided at
 //! visits from the simulated values, so a patient whose pressure stays high gets a second agent.
 
+use salus_fhir::date::Date;
+
 use crate::allergies::{Allergen, Allergy};
+use crate::clinic_time::DateTime;
 use crate::conditions::{Acute, Diagnosis, Problem};
-use crate::date::{Date, DateTime};
 use crate::demographics::{Person, Race, Sex};
 use crate::medications::{self as meds, Course, Medication, Outcome};
 use crate::physiology::{Body, Latent};
@@ -182,7 +184,7 @@ impl Planner<'_> {
     fn busy_near(&self, d: Date, days: i64) -> bool {
         self.visits
             .iter()
-            .any(|v| v.kind.is_office() && (v.date().days() - d.days()).abs() <= days)
+            .any(|v| v.kind.is_office() && v.date().days_since(d).abs() <= days)
     }
 }
 
@@ -292,11 +294,11 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     }
 
     // Sick visits and asthma exacerbations.
-    let years = (as_of.days() - window_start.days()) as f64 / 365.25;
+    let years = as_of.days_since(window_start) as f64 / 365.25;
     let sick_rate = if person.age < 18 { 1.2 } else { 0.5 };
     let n_sick = (years * sick_rate * pl.rng.uniform(0.3, 1.7)).round() as i64;
     for _ in 0..n_sick {
-        let d = window_start.add_days(pl.rng.int(0, (as_of.days() - window_start.days()).max(0)));
+        let d = window_start.add_days(pl.rng.int(0, as_of.days_since(window_start).max(0)));
         let age = person.age_on(d);
         if age < 1 {
             continue;
@@ -330,7 +332,7 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
         .map(|p| p.onset)
     {
         let from = onset.max(window_start);
-        let span = (as_of.days() - from.days()).max(0);
+        let span = as_of.days_since(from).max(0);
         let n = ((span as f64 / 365.25) * 0.2 * pl.rng.uniform(0.0, 2.0)).round() as i64;
         for _ in 0..n {
             let d = from.add_days(pl.rng.int(0, span));
@@ -347,7 +349,7 @@ pub(crate) fn build(rng: &mut Rng, input: Inputs<'_>) -> History {
     // patients never go, so the preventive-care rules find gaps.
     let from45 = person.birth.add_years(45).max(window_start);
     if from45 < as_of && pl.rng.chance(0.6) {
-        let d = from45.add_days(pl.rng.int(0, (as_of.days() - from45.days()).min(3650)));
+        let d = from45.add_days(pl.rng.int(0, as_of.days_since(from45).min(3650)));
         if person.age_on(d) <= 75 {
             pl.add(VisitKind::Colonoscopy, d);
         }
@@ -609,7 +611,7 @@ fn prescribe(
         if let (Some((onset, uuid)), Some(last)) = (&htn, last_htn_change)
             && d > *onset
         {
-            if cough && rx.on(meds::LISINOPRIL_10, d) && d.days() - onset.days() > 30 {
+            if cough && rx.on(meds::LISINOPRIL_10, d) && d.days_since(*onset) > 30 {
                 rx.stop(
                     meds::LISINOPRIL_10,
                     d,
@@ -617,7 +619,7 @@ fn prescribe(
                 );
                 rx.start(meds::LOSARTAN_50, d, Some(uuid));
                 last_htn_change = Some(d);
-            } else if d.days() - last.days() >= 90 {
+            } else if d.days_since(last) >= 90 {
                 let body = Body {
                     person,
                     latent,
@@ -654,7 +656,7 @@ fn prescribe(
         }
         if let (Some((onset, uuid)), Some(last)) = (&dm, last_dm_change)
             && d > *onset
-            && d.days() - last.days() >= 150
+            && d.days_since(last) >= 150
         {
             let body = Body {
                 person,

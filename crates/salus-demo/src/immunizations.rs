@@ -6,9 +6,10 @@
 //! Doses given before the record window are kept as historical records (`primarySource` false).
 //! CVX codes and short names are the CDC's; the ones used were also seen in Synthea's data.
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
-use crate::date::{Date, DateTime};
+use crate::clinic_time::DateTime;
 use crate::fhir::{CVX, coding, concept, datetime, reference, resource};
 use crate::history::{Visit, VisitKind};
 use crate::rng::Rng;
@@ -76,7 +77,7 @@ pub(crate) struct Dose {
 }
 
 fn months_between(birth: Date, d: Date) -> i32 {
-    ((d.days() - birth.days()) as f64 / 30.44).round() as i32
+    (d.days_since(birth) as f64 / 30.44).round() as i32
 }
 
 pub(crate) fn schedule(
@@ -113,7 +114,7 @@ pub(crate) fn schedule(
         let d = v.date();
         let at = v.start.plus_minutes(15);
         let age_m = months_between(birth, d);
-        let age = d.years_since(birth);
+        let age = i64::from(birth.age_on(d));
         let give = |vac: Vaccine, out: &mut Vec<Dose>| {
             out.push(Dose {
                 vaccine: vac,
@@ -173,7 +174,7 @@ pub(crate) fn schedule(
                         give(PCV13, &mut out);
                         pcv_adult = Some(d);
                     }
-                    Some(p) if !ppsv && d.days() - p.days() >= 365 && rng.chance(0.8 * willing) => {
+                    Some(p) if !ppsv && d.days_since(p) >= 365 && rng.chance(0.8 * willing) => {
                         give(PPSV23, &mut out);
                         ppsv = true;
                     }
@@ -185,7 +186,7 @@ pub(crate) fn schedule(
         if zoster_doses == 1
             && let Some(first) = last_zoster
         {
-            let gap = d.days() - first.days();
+            let gap = d.days_since(first);
             if (60..=200).contains(&gap) && rng.chance(0.8) {
                 give(ZOSTER_RECOMBINANT, &mut out);
                 zoster_doses = 2;

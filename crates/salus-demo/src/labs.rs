@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::date::DateTime;
+use crate::clinic_time::DateTime;
 use crate::demographics::Sex;
 use crate::fhir::{
     Flag, LOINC, coding, concept_text, datetime, interpretation, obs_category, quantity, reference,
@@ -274,7 +274,7 @@ fn a(
 pub(crate) fn draw(panel: Panel, body: &Body<'_>, at: DateTime, noise: &mut Rng) -> Vec<LabResult> {
     let d = at.date;
     let female = body.person.sex == Sex::Female;
-    let age = (d.days() - body.person.birth.days()) as f64 / 365.25;
+    let age = d.days_since(body.person.birth) as f64 / 365.25;
     let mut out = Vec::new();
     let chem = |noise: &mut Rng, out: &mut Vec<LabResult>| {
         out.push(result(
@@ -475,7 +475,7 @@ pub(crate) fn draw(panel: Panel, body: &Body<'_>, at: DateTime, noise: &mut Rng)
         Panel::Uacr => {
             let dm_years = body
                 .onset(crate::conditions::Problem::Diabetes)
-                .map(|o| (d.days() - o.days()) as f64 / 365.25)
+                .map(|o| d.days_since(o) as f64 / 365.25)
                 .unwrap_or(0.0);
             let base = if body.has_on(crate::conditions::Problem::Ckd3, d) {
                 70.0

@@ -7,19 +7,18 @@
 //! that ten thousand patients never have to be in memory at once.
 //!
 //! ```
-//! use salus_demo::{Date, DemoOptions, generate};
+//! use salus_demo::{DemoOptions, generate};
 //! let options = DemoOptions { seed: 7, patients: 3, ..DemoOptions::default() };
 //! let data = generate(&options);
 //! assert_eq!(data.shared["type"], "transaction");
 //! assert_eq!(data.patients.count(), 3);
-//! # let _ = Date::parse("2025-01-01");
 //! ```
 
 mod allergies;
 mod bundle;
 mod careplans;
+mod clinic_time;
 mod conditions;
-mod date;
 mod demographics;
 mod fhir;
 mod history;
@@ -37,16 +36,11 @@ mod vitals;
 
 use serde_json::Value;
 
-pub use date::{CLINIC_OFFSET, Date};
+pub use clinic_time::CLINIC_OFFSET;
 pub use demographics::MRN_SYSTEM;
 pub use medications::{MEDICATIONS, Medication, rxnorm_codes};
-
-/// Errors from parsing generator options.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DemoError {
-    #[error("invalid date {0:?}: expected YYYY-MM-DD naming a real day")]
-    InvalidDate(String),
-}
+// The type of `DemoOptions::as_of`, so that callers can set it without depending on salus-fhir.
+pub use salus_fhir::date::Date;
 
 /// How patient-bundle entries ask the server to store them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

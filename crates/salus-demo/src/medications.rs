@@ -8,9 +8,10 @@
 //! loratadine against Synthea's published R4 sample data. Levothyroxine and omeprazole are left
 //! out because no such source confirmed their SCD codes.
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
-use crate::date::{Date, DateTime};
+use crate::clinic_time::DateTime;
 use crate::fhir::{
     RXNORM, SNOMED, UCUM, coding, concept, concept_text, date, datetime, reference, resource,
 };
@@ -169,7 +170,7 @@ impl Course {
     /// Days taken by `d` (0 before the start).
     pub(crate) fn days_on(&self, d: Date) -> i64 {
         if self.active_on(d) {
-            d.days() - self.start.days()
+            d.days_since(self.start)
         } else {
             0
         }

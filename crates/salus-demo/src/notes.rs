@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
-use crate::date::DateTime;
+use crate::clinic_time::DateTime;
 use crate::fhir::{LOINC, coding, concept_text, datetime, reference, resource};
 use crate::labs::LabResult;
 use crate::vitals::Vitals;

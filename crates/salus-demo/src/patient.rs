@@ -1,13 +1,14 @@
 //! One patient's transaction Bundle: samples the person and their story, then writes every
 //! resource of the chart in chronological order with `urn:uuid:` references between them.
 
+use salus_fhir::date::Date;
 use serde_json::{Map, Value, json};
 
 use crate::allergies;
 use crate::bundle::Bundle;
 use crate::careplans;
+use crate::clinic_time::DateTime;
 use crate::conditions::{self, Acute, Problem};
-use crate::date::{Date, DateTime};
 use crate::demographics::{self, Person, Sex};
 use crate::fhir::{
     ACT_CODE, SNOMED, coding, concept_text, datetime, reference, reference_display, resource,
@@ -499,7 +500,7 @@ fn write_visit(
             w.add(r);
             plan.push(format!("{}: negative.", Kind::DepressionScreening.label()));
         }
-        let due = last_pap.is_none_or(|p| d.days() - p.days() >= 3 * 365);
+        let due = last_pap.is_none_or(|p| d.days_since(p) >= 3 * 365);
         if person.sex == Sex::Female && (21..=65).contains(&age) && due && w.rng.chance(0.7) {
             for r in procedures::cervical_screening(
                 visit.start.plus_minutes(20),
@@ -682,12 +683,12 @@ fn write_visit(
 }
 
 fn age_text(p: &Person, d: Date) -> String {
-    let days = d.days() - p.birth.days();
+    let days = d.days_since(p.birth);
     if days < 60 {
         format!("{days}-day-old")
     } else if days < 730 {
         format!("{}-month-old", (days as f64 / 30.44).floor() as i64)
     } else {
-        format!("{}-year-old", d.years_since(p.birth))
+        format!("{}-year-old", p.birth.age_on(d))
     }
 }

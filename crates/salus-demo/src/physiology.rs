@@ -7,8 +7,9 @@
 //! rounded typical values from the drug labels and guideline summaries (ACE inhibitor ~10 mmHg
 //! systolic, metformin ~1% HbA1c, moderate-intensity statin 30-49% LDL).
 
+use salus_fhir::date::Date;
+
 use crate::conditions::{Diagnosis, Problem};
-use crate::date::Date;
 use crate::demographics::{Person, Sex, Smoking};
 use crate::medications::{self as meds, Course, Medication};
 use crate::rng::Rng;
@@ -113,7 +114,7 @@ impl Body<'_> {
     }
 
     fn age_years(&self, d: Date) -> f64 {
-        (d.days() - self.person.birth.days()) as f64 / 365.25
+        d.days_since(self.person.birth) as f64 / 365.25
     }
 
     pub(crate) fn height_cm(&self, d: Date) -> f64 {
@@ -155,7 +156,7 @@ impl Body<'_> {
             };
             return median * self.latent.child_size;
         }
-        let years = (d.days() - self.as_of.add_years(-10).days()) as f64 / 365.25;
+        let years = d.days_since(self.as_of.add_years(-10)) as f64 / 365.25;
         let young_adult = if age < 25.0 { (age - 18.0) / 7.0 } else { 1.0 };
         let base = 21.0 + (self.latent.bmi0 - 21.0) * young_adult.clamp(0.3, 1.0);
         base + self.latent.bmi_drift * years.max(0.0)
@@ -187,7 +188,7 @@ impl Body<'_> {
         let mut v = base + self.latent.sbp_offset;
         if let Some(onset) = self.onset(Problem::Hypertension) {
             // Pressure rises over the two years before the diagnosis is made.
-            let before = (onset.days() - d.days()) as f64 / 730.0;
+            let before = onset.days_since(d) as f64 / 730.0;
             let ramp = if before <= 0.0 {
                 1.0
             } else {
@@ -272,12 +273,12 @@ impl Body<'_> {
         let Some(onset) = self.onset(Problem::Diabetes) else {
             return pre;
         };
-        let before = (onset.days() - d.days()) as f64 / 730.0;
+        let before = onset.days_since(d) as f64 / 730.0;
         if before > 0.0 {
             let ramp = (1.0 - before).max(0.0);
             return pre + (l.dm_a1c - pre) * ramp;
         }
-        let years = (d.days() - onset.days()) as f64 / 365.25;
+        let years = d.days_since(onset) as f64 / 365.25;
         let met = 0.9 * self.effect(meds::METFORMIN_500, d, 13.0)
             + 1.3 * self.effect(meds::METFORMIN_1000, d, 13.0);
         let glip = 1.0 * self.effect(meds::GLIPIZIDE_5, d, 13.0);
@@ -329,9 +330,8 @@ impl Body<'_> {
         let age = self.age_years(d);
         let mut v = self.latent.egfr_young - 0.9 * (age - 35.0).max(0.0);
         if let Some(onset) = self.onset(Problem::Ckd3) {
-            let before = (onset.days() - d.days()) as f64 / 1095.0;
-            let ckd =
-                self.latent.ckd_egfr - 1.0 * ((d.days() - onset.days()) as f64 / 365.25).max(0.0);
+            let before = onset.days_since(d) as f64 / 1095.0;
+            let ckd = self.latent.ckd_egfr - 1.0 * (d.days_since(onset) as f64 / 365.25).max(0.0);
             v = if before <= 0.0 {
                 ckd
             } else {

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::date::DateTime;
+use crate::clinic_time::DateTime;
 use crate::fhir::{
     LOINC, SNOMED, concept, concept_text, datetime, obs_category, reference, resource,
 };

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::date::DateTime;
+use crate::clinic_time::DateTime;
 use crate::fhir::{
     LOINC, coding, concept_text, datetime, obs_category, quantity, reference, resource, round,
 };

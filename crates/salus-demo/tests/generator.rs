@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use salus_demo::{Date, DemoOptions, IdStyle, generate, patient_bundle, rxnorm_codes};
+use salus_demo::{DemoOptions, IdStyle, generate, patient_bundle, rxnorm_codes};
+use salus_fhir::date::{Date, InvalidDate};
 use serde_json::Value;
 
 fn options(seed: u64, patients: usize) -> DemoOptions {
@@ -18,7 +19,7 @@ trait OrDefault {
     fn unwrap_or_default_date(self) -> Date;
 }
 
-impl OrDefault for Result<Date, salus_demo::DemoError> {
+impl OrDefault for Result<Date, InvalidDate> {
     fn unwrap_or_default_date(self) -> Date {
         match self {
             Ok(d) => d,
