@@ -444,6 +444,19 @@ impl Engine {
         out
     }
 
+    /// Reindexes every resource when the store asks for it ([`salus_store::REINDEX_FLAG`]: an
+    /// upgrade changed how index rows are stored), then clears the request. Call at start,
+    /// after [`Engine::load_search_parameters`]. Returns how many resources were reindexed.
+    pub async fn reindex_if_required(&self, caller: &Caller) -> Result<Option<u64>, EngineError> {
+        let required = self.store.read(|tx| tx.flag(salus_store::REINDEX_FLAG)).await?;
+        if !required {
+            return Ok(None);
+        }
+        let done = self.reindex(caller, None).await?;
+        self.store.write(|tx| tx.set_flag(salus_store::REINDEX_FLAG, false)).await?;
+        Ok(Some(done))
+    }
+
     /// Recomputes the index rows of every current resource of `resource_type` (all types when
     /// `None`) under the parameters in force: after a custom SearchParameter is added, existing
     /// resources become searchable by it. Returns how many resources were reindexed. Runs in

@@ -1,5 +1,6 @@
 //! What a restarted server must still know: custom SearchParameters stored before the restart
-//! are in force after `load_search_parameters` (which `salus serve` calls at start).
+//! are in force after `load_search_parameters` (which `salus serve` calls at start), and an
+//! index an upgrade invalidated is rebuilt by `reindex_if_required` (called next).
 
 use salus_engine::{Caller, Engine, Entry, SearchRequest};
 use salus_store::{Store, sqlite::SqliteStore};
@@ -38,4 +39,31 @@ async fn custom_search_parameters_stay_in_force_after_a_restart() {
     };
     let found = engine.search(&caller, request).await.expect("search");
     assert_eq!(found.matches.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["p1"]);
+}
+
+#[tokio::test]
+async fn a_database_whose_index_must_be_rebuilt_is_reindexed_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let caller = Caller::system();
+    {
+        let engine = open(dir.path());
+        let patient = json!({"resourceType": "Patient", "id": "p1", "gender": "female"});
+        engine.commit(&caller, vec![put(patient)]).await.expect("patient");
+    }
+    // What an upgrade leaves: index rows gone, the store asking for a reindex.
+    let conn = rusqlite::Connection::open(dir.path().join("salus.db")).expect("raw open");
+    conn.execute_batch("DELETE FROM idx_token; INSERT INTO store_flags (name) VALUES ('reindex');").expect("upgrade");
+    drop(conn);
+
+    let engine = open(dir.path());
+    let by_gender = || SearchRequest {
+        resource_type: Some("Patient".into()),
+        params: vec![("gender".into(), "female".into())],
+        ..Default::default()
+    };
+    assert!(engine.search(&caller, by_gender()).await.expect("search").matches.is_empty());
+    assert_eq!(engine.reindex_if_required(&caller).await.expect("reindex"), Some(1));
+    let found = engine.search(&caller, by_gender()).await.expect("search");
+    assert_eq!(found.matches.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["p1"]);
+    assert_eq!(engine.reindex_if_required(&caller).await.expect("again"), None, "the request is cleared");
 }

@@ -54,7 +54,14 @@ pub trait ReadTx {
     fn job(&mut self, id: &str) -> Result<Option<JobRecord>, StoreError>;
     /// Every job of a kind (`export`), oldest first.
     fn jobs(&mut self, kind: &str) -> Result<Vec<JobRecord>, StoreError>;
+    /// Whether a maintenance flag is set: work the engine owes the database, such as
+    /// [`REINDEX_FLAG`] after an upgrade changed how the index is stored.
+    fn flag(&mut self, name: &str) -> Result<bool, StoreError>;
 }
+
+/// Set when the stored index rows are missing or stale: every current version must be
+/// reindexed (`WriteTx::reindex`), after which the engine clears the flag.
+pub const REINDEX_FLAG: &str = "reindex";
 
 /// Operations available inside a write transaction; reads see the transaction's own writes.
 pub trait WriteTx: ReadTx {
@@ -74,6 +81,8 @@ pub trait WriteTx: ReadTx {
     fn put_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
     /// Removes a job; `false` when there was none.
     fn delete_job(&mut self, id: &str) -> Result<bool, StoreError>;
+    /// Sets or clears a maintenance flag (see [`ReadTx::flag`]).
+    fn set_flag(&mut self, name: &str, on: bool) -> Result<(), StoreError>;
 }
 
 /// A database backend: runs a closure inside one transaction, committing if it returns `Ok`

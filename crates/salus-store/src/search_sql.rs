@@ -1,9 +1,12 @@
 //! The one search query builder: a resolved `salus_search::Query` becomes SQL text and its
-//! arguments. Every condition compiles to a set of ids of one type (`SELECT id FROM ...`),
-//! placed in `r.id IN (...)`, so each is served by the index that leads with
-//! `(type, param, value)`, and chains, `_has` and compartments nest the same sets. Dialects
-//! differ only in placeholders today (`?N` for SQLite, `$N` for PostgreSQL).
+//! arguments. Index rows name their version by `seq` and their parameter by an integer id
+//! (`pid`, resolved by the backend while building). The most selective condition compiles to a
+//! set of versions (`SELECT seq FROM ...`, served by the index that leads with `(pid, value)`)
+//! placed in `r.seq IN (...)`; the others probe each candidate by its primary key
+//! `(seq, pid)`. Chains, `_has` and compartments nest the same sets. Dialects differ only in
+//! placeholders today (`?N` for SQLite, `$N` for PostgreSQL).
 
+use crate::StoreError;
 use crate::search_types::{SearchPosition, SearchRequest, SortValue};
 use salus_search::ParamType;
 use salus_search::query::*;
@@ -28,9 +31,16 @@ pub struct Sql {
     pub args: Vec<Arg>,
 }
 
-pub struct Builder {
+/// Finds a search parameter's id from its resource type and code; an id no row carries when
+/// the parameter was never indexed.
+pub type ResolvePid<'a> = &'a dyn Fn(&str, &str) -> Result<i64, StoreError>;
+
+pub struct Builder<'a> {
     dialect: Dialect,
     args: Vec<Arg>,
+    resolve: ResolvePid<'a>,
+    /// The first resolution error: building goes on, the result is this error.
+    error: Option<StoreError>,
 }
 
 const LIVE: &str = "current = 1 AND deleted = 0";
@@ -38,9 +48,28 @@ const TEXT_LOW: &str = "''";
 const INT_LOW: i64 = i64::MIN;
 const REAL_LOW: &str = "-1e308";
 
-impl Builder {
-    pub fn new(dialect: Dialect) -> Self {
-        Builder { dialect, args: Vec::new() }
+impl<'a> Builder<'a> {
+    pub fn new(dialect: Dialect, resolve: ResolvePid<'a>) -> Self {
+        Builder { dialect, args: Vec::new(), resolve, error: None }
+    }
+
+    /// The placeholder of the id of parameter `code` of type `t`.
+    fn pid(&mut self, t: &str, code: &str) -> String {
+        let pid = match (self.resolve)(t, code) {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                -1
+            }
+        };
+        self.int(pid)
+    }
+
+    fn finish(self, text: String) -> Result<Sql, StoreError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(Sql { text, args: self.args }),
+        }
     }
 
     fn arg(&mut self, a: Arg) -> String {
@@ -65,7 +94,7 @@ impl Builder {
 
     /// A page of hits: the matching rows of every searched type, in sort order, after the
     /// position, at most `limit`.
-    pub fn page(mut self, request: &SearchRequest) -> Sql {
+    pub fn page(mut self, request: &SearchRequest) -> Result<Sql, StoreError> {
         let q = &request.query;
         let union = self.union(q, true);
         let keys: Vec<String> = (0..q.sort.len()).map(|i| format!("k{i}")).collect();
@@ -79,12 +108,12 @@ impl Builder {
         };
         let limit = self.int(i64::try_from(request.limit).unwrap_or(i64::MAX));
         let text = format!("SELECT * FROM ({union}) AS m{filter} ORDER BY {} LIMIT {limit}", order.join(", "));
-        Sql { text, args: self.args }
+        self.finish(text)
     }
 
-    pub fn count(mut self, q: &Query) -> Sql {
+    pub fn count(mut self, q: &Query) -> Result<Sql, StoreError> {
         let union = self.union(q, false);
-        Sql { text: format!("SELECT count(*) FROM ({union}) AS m"), args: self.args }
+        self.finish(format!("SELECT count(*) FROM ({union}) AS m"))
     }
 
     /// One SELECT per searched type, joined by UNION ALL. A type that a condition cannot
@@ -103,23 +132,28 @@ impl Builder {
             if !applies {
                 continue;
             }
-            let ty = self.text(t);
-            let mut clauses = vec![format!("r.type = {ty}"), "r.current = 1".into(), "r.deleted = 0".into()];
-            // The most selective condition drives (its id set is built once and each id looked
-            // up); the others are probed per candidate through the (type, id, param) index, so a
-            // broad condition (`code=` over every patient) is never materialised.
+            // The most selective condition drives (its set is built once and each version looked
+            // up by its seq); the others are probed per candidate by the (seq, pid) primary key,
+            // so a broad condition (`code=` over every patient) is never materialised. A set
+            // holds only current, live versions of type `t`: testing the type on the row too
+            // would let SQLite walk the type's whole range instead of looking the set up.
+            let mut clauses = Vec::new();
+            if sets.is_empty() {
+                let ty = self.text(t);
+                clauses = vec![format!("r.type = {ty}"), "r.current = 1".into(), "r.deleted = 0".into()];
+            }
             sets.sort_by_key(|c| drive_rank(c));
             for (i, cond) in sets.into_iter().enumerate() {
                 match (i, self.probe(t, cond)) {
                     (1.., Some(probe)) => clauses.push(probe),
                     _ => {
                         let set = self.set(t, cond);
-                        clauses.push(format!("r.id IN ({set})"));
+                        clauses.push(format!("r.seq IN ({set})"));
                     }
                 }
             }
             let keys = if with_keys {
-                q.sort.iter().enumerate().map(|(i, s)| format!(", {} AS k{i}", self.sort_key(s))).collect::<String>()
+                q.sort.iter().enumerate().map(|(i, s)| format!(", {} AS k{i}", self.sort_key(t, s))).collect::<String>()
             } else {
                 String::new()
             };
@@ -134,7 +168,7 @@ impl Builder {
         selects.join(" UNION ALL ")
     }
 
-    fn sort_key(&mut self, s: &SortKey) -> String {
+    fn sort_key(&mut self, t: &str, s: &SortKey) -> String {
         let agg = if s.descending { "max" } else { "min" };
         match &s.by {
             SortBy::Id => "r.id".into(),
@@ -149,16 +183,14 @@ impl Builder {
                     ParamType::Reference => ("idx_reference", "coalesce(target_type || '/' || target_id, url)", TEXT_LOW.to_string()),
                     _ => ("idx_uri", "value", TEXT_LOW.to_string()),
                 };
-                let p = self.text(param);
-                // Without statistics SQLite would answer min/max from the value index, walking
-                // every row of the parameter; the row's own (type, id, param) index is the one.
+                let p = self.pid(t, param);
+                // Without statistics SQLite answers min/max from the value index, walking every
+                // row of the parameter; the version's own rows are one range of the primary key.
                 let hint = match self.dialect {
-                    Dialect::Sqlite => format!(" INDEXED BY {tbl}_resource"),
+                    Dialect::Sqlite => format!(" INDEXED BY sqlite_autoindex_{tbl}_1"),
                     Dialect::Postgres => String::new(),
                 };
-                format!(
-                    "coalesce((SELECT {agg}({col}) FROM {tbl} x{hint} WHERE x.type = r.type AND x.id = r.id AND x.param = {p}), {low})"
-                )
+                format!("coalesce((SELECT {agg}({col}) FROM {tbl} x{hint} WHERE x.seq = r.seq AND x.pid = {p}), {low})")
             }
         }
     }
@@ -199,15 +231,9 @@ impl Builder {
     /// `None` for the others (they stay id sets).
     fn probe(&mut self, t: &str, c: &Condition) -> Option<String> {
         let rows = |b: &mut Self, table: ParamType, param: &str| {
-            let tbl = table_name(table);
-            let hint = match b.dialect {
-                Dialect::Sqlite => format!(" INDEXED BY {tbl}_resource"),
-                Dialect::Postgres => String::new(),
-            };
-            let p = b.text(param);
-            format!("SELECT 1 FROM {tbl} x{hint} WHERE x.type = r.type AND x.id = r.id AND x.param = {p}")
+            let p = b.pid(t, param);
+            format!("SELECT 1 FROM {} x WHERE x.seq = r.seq AND x.pid = {p}", table_name(table))
         };
-        let _ = t;
         Some(match c {
             Condition::Match { table, param, any_of } => {
                 let rows = rows(self, *table, param);
@@ -235,23 +261,22 @@ impl Builder {
         })
     }
 
-    /// The ids of resources of type `t` that satisfy `c`.
+    /// The versions (`seq`) of current resources of type `t` that satisfy `c`. Index rows
+    /// exist only for current, live versions, so a set read from them needs no further check.
     fn set(&mut self, t: &str, c: &Condition) -> String {
         match c {
             Condition::Match { table, param, any_of } => {
-                let ty = self.text(t);
-                let p = self.text(param);
+                let p = self.pid(t, param);
                 let preds: Vec<String> = any_of.iter().map(|pr| self.predicate(*table, pr)).collect();
                 let preds = if preds.is_empty() { "0".to_string() } else { preds.join(" OR ") };
-                format!("SELECT id FROM {} WHERE type = {ty} AND param = {p} AND ({preds})", table_name(*table))
+                format!("SELECT seq FROM {} WHERE pid = {p} AND ({preds})", table_name(*table))
             }
             Condition::Missing { table, param, missing } => {
-                let ty = self.text(t);
-                let p = self.text(param);
-                let rows = format!("SELECT id FROM {} WHERE type = {ty} AND param = {p}", table_name(*table));
+                let p = self.pid(t, param);
+                let rows = format!("SELECT seq FROM {} WHERE pid = {p}", table_name(*table));
                 if *missing {
                     let ty = self.text(t);
-                    format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id NOT IN ({rows})")
+                    format!("SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND seq NOT IN ({rows})")
                 } else {
                     rows
                 }
@@ -259,37 +284,37 @@ impl Builder {
             Condition::Not(inner) => {
                 let ty = self.text(t);
                 let inner = self.set(t, inner);
-                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id NOT IN ({inner})")
+                format!("SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND seq NOT IN ({inner})")
             }
             Condition::Ids(ids) => {
                 let ty = self.text(t);
                 let list: Vec<String> = ids.iter().map(|i| self.text(i)).collect();
                 let list = if list.is_empty() { "NULL".to_string() } else { list.join(", ") };
-                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND id IN ({list})")
+                format!("SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND id IN ({list})")
             }
             Condition::LastUpdated(preds) => {
                 let ty = self.text(t);
                 let preds: Vec<String> = preds.iter().map(|d| self.date(d, "last_updated", "last_updated")).collect();
-                format!("SELECT id FROM resources WHERE type = {ty} AND {LIVE} AND ({})", preds.join(" OR "))
+                format!("SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND ({})", preds.join(" OR "))
             }
             Condition::Chain { param, targets } => {
-                let ty = self.text(t);
-                let p = self.text(param);
+                let p = self.pid(t, param);
                 let mut ors = Vec::new();
                 for (target, inner) in targets {
                     let tt = self.text(target);
                     let set = self.set(target, inner);
-                    ors.push(format!("(target_type = {tt} AND target_id IN ({set}))"));
+                    ors.push(format!("(target_type = {tt} AND target_id IN (SELECT id FROM resources WHERE seq IN ({set})))"));
                 }
-                format!("SELECT id FROM idx_reference WHERE type = {ty} AND param = {p} AND ({})", ors.join(" OR "))
+                format!("SELECT seq FROM idx_reference WHERE pid = {p} AND ({})", ors.join(" OR "))
             }
             Condition::Has { source_type, param, inner } => {
-                let st = self.text(source_type);
-                let p = self.text(param);
+                let p = self.pid(source_type, param);
                 let tt = self.text(t);
                 let set = self.set(source_type, inner);
+                let ty = self.text(t);
                 format!(
-                    "SELECT target_id FROM idx_reference WHERE type = {st} AND param = {p} AND target_type = {tt} AND id IN ({set})"
+                    "SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND id IN \
+                     (SELECT target_id FROM idx_reference WHERE pid = {p} AND target_type = {tt} AND seq IN ({set}))"
                 )
             }
             Condition::FullText { narrative, expression } => {
@@ -298,7 +323,7 @@ impl Builder {
                 let column = if *narrative { "narrative" } else { "content" };
                 // The full-text row is keyed by the current version's seq.
                 format!(
-                    "SELECT id FROM resources WHERE seq IN (SELECT rowid FROM idx_text WHERE {column} MATCH {e}) \
+                    "SELECT seq FROM resources WHERE seq IN (SELECT rowid FROM idx_text WHERE {column} MATCH {e}) \
                      AND type = {ty} AND {LIVE}"
                 )
             }

@@ -41,8 +41,9 @@ const CASES: &[(&str, &str)] = &[
 
 /// Plan lines that read a whole table: `SCAN t` without an index. Scanning the page's own
 /// materialised result (`m`, a subquery) or a list of literal values is not a table scan.
-/// A correlated subquery (a sort key) must look its row up by id, not range over a parameter.
+/// A correlated subquery (a sort key) must look its row up by seq, not range over a parameter.
 /// The full-text table is a virtual table: its plan line names the MATCH it serves (`:M`).
+/// Walking one type's range of `resources` when a condition could drive is a scan too.
 fn full_scans(plan: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, l) in plan.iter().enumerate() {
@@ -50,7 +51,12 @@ fn full_scans(plan: &[String]) -> Vec<String> {
         if l.starts_with("SCAN ") && !l.contains("USING") && !l.starts_with("SCAN m") && !l.contains("CONSTANT ROW") && !fts_match {
             out.push(l.clone());
         }
-        if l.starts_with("CORRELATED SCALAR SUBQUERY") && plan.get(i + 1).is_none_or(|n| !n.contains("id=?")) {
+        // Every case has a condition: reading the searched type's whole range and testing each
+        // row against the condition's set is a scan in disguise.
+        if l.contains("resources_current (type=?)") {
+            out.push(l.clone());
+        }
+        if l.starts_with("CORRELATED SCALAR SUBQUERY") && plan.get(i + 1).is_none_or(|n| !n.contains("seq=?")) {
             out.push(format!("{l} / {}", plan.get(i + 1).map_or("", String::as_str)));
         }
     }

@@ -178,6 +178,13 @@ async fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
     if custom > 0 {
         tracing::info!(custom, "custom search parameters in force");
     }
+    let reindexed = engine
+        .reindex_if_required(&salus_engine::Caller::system())
+        .await
+        .map_err(|e| format!("cannot rebuild the search index after the upgrade: {e}"))?;
+    if let Some(n) = reindexed {
+        tracing::info!(resources = n, "search index rebuilt after an upgrade");
+    }
     Ok(engine)
 }
 

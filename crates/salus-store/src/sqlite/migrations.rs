@@ -9,6 +9,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_search_index", include_str!("migrations/0002_search_index.sql")),
     ("0003_full_text", include_str!("migrations/0003_full_text.sql")),
     ("0004_jobs", include_str!("migrations/0004_jobs.sql")),
+    ("0005_integer_index_keys", include_str!("migrations/0005_integer_index_keys.sql")),
 ];
 
 /// How many migrations this build knows: the schema version of an up-to-date database.
@@ -17,6 +18,11 @@ pub(super) fn count() -> usize {
 }
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
+    apply_to(conn, count())
+}
+
+/// Applies the migrations up to the `last`-th (tests build older schemas with it).
+pub(super) fn apply_to(conn: &mut Connection, last: usize) -> Result<(), String> {
     let applied: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|e| e.to_string())?;
@@ -28,7 +34,7 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), String> {
             count()
         ));
     }
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().take(last).skip(applied) {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql).map_err(|e| format!("migration {name}: {e}"))?;
         tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))

@@ -16,6 +16,7 @@
 mod index;
 mod jobs;
 mod migrations;
+mod param_ids;
 mod search;
 
 use crate::{
@@ -27,6 +28,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
+use param_ids::ParamIds;
 
 /// Readers kept open for reuse; more are opened on demand under load and closed afterwards.
 const IDLE_READERS: usize = 8;
@@ -43,6 +45,8 @@ pub struct SqliteStore {
     /// Which transaction is open and how the ones with waiting writers ended. Locked only while
     /// holding `writer`.
     group: Mutex<GroupLog>,
+    /// Search parameter ids (committed ones).
+    params: ParamIds,
 }
 
 #[derive(Default)]
@@ -62,7 +66,9 @@ impl SqliteStore {
         let mut writer = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
         configure(&writer, false).map_err(|e| open_error(e.to_string()))?;
         migrations::apply(&mut writer).map_err(|e| open_error(e.to_string()))?;
+        let params = ParamIds::load(&writer).map_err(|e| open_error(e.to_string()))?;
         Ok(SqliteStore {
+            params,
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -139,8 +145,11 @@ impl Backend for SqliteStore {
 
         conn.execute_batch("SAVEPOINT salus_write").map_err(db)?;
         // A panic in `work` must not leave the shared transaction to others half-done.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut SqliteTx { conn: &conn })))
+        let mut tx = SqliteTx::new(&conn, &self.params);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut tx)))
             .unwrap_or_else(|_| Err(StoreError::Database("a write failed unexpectedly and was rolled back".into())));
+        // Parameter ids this writer assigned: published once its work is committed.
+        let assigned = tx.assigned.take();
         let closed = match &result {
             Ok(()) => conn.execute_batch("RELEASE salus_write"),
             Err(_) => conn.execute_batch("ROLLBACK TO salus_write; RELEASE salus_write"),
@@ -166,6 +175,9 @@ impl Backend for SqliteStore {
                 if *waiters == 0 {
                     group.outcomes.remove(&number);
                 }
+                if outcome.is_ok() {
+                    self.params.publish(assigned);
+                }
                 return outcome.map_err(StoreError::Database);
             }
         }
@@ -174,6 +186,9 @@ impl Backend for SqliteStore {
             let _ = conn.execute_batch("ROLLBACK");
         }
         self.finish_group(number, commit.clone())?;
+        if result.is_ok() && commit.is_ok() {
+            self.params.publish(assigned);
+        }
         result.and(commit.map_err(StoreError::Database))
     }
 
@@ -184,7 +199,7 @@ impl Backend for SqliteStore {
         let mut conn = self.take_reader()?;
         let result = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(db)?;
-            work(&mut SqliteTx { conn: &tx })?;
+            work(&mut SqliteTx::new(&tx, &self.params))?;
             tx.commit().map_err(db)
         })();
         self.return_reader(conn);
@@ -194,6 +209,15 @@ impl Backend for SqliteStore {
 
 struct SqliteTx<'c> {
     conn: &'c Connection,
+    params: &'c ParamIds,
+    /// Parameter ids assigned in this transaction, not yet committed.
+    assigned: param_ids::Assigned,
+}
+
+impl<'c> SqliteTx<'c> {
+    fn new(conn: &'c Connection, params: &'c ParamIds) -> Self {
+        SqliteTx { conn, params, assigned: Default::default() }
+    }
 }
 
 const VERSION_COLUMNS: &str = "seq, type, id, version, last_updated, deleted, body, sha256";
@@ -276,6 +300,11 @@ impl ReadTx for SqliteTx<'_> {
     fn jobs(&mut self, kind: &str) -> Result<Vec<JobRecord>, StoreError> {
         self.list_jobs(kind)
     }
+
+    fn flag(&mut self, name: &str) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM store_flags WHERE name = ?1").map_err(db)?;
+        stmt.exists(params![name]).map_err(db)
+    }
 }
 
 /// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
@@ -327,14 +356,14 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn put(&mut self, v: &NewVersion) -> Result<(), StoreError> {
-        if v.version > 1 {
-            self.clear_text(&v.resource_type, &v.id)?;
+        // A first version has nothing to retire (the common case of a bulk import).
+        if v.version > 1
+            && let Some(previous) = self.current_seq(&v.resource_type, &v.id)?
+        {
+            let mut retire = self.conn.prepare_cached("UPDATE resources SET current = 0 WHERE seq = ?1").map_err(db)?;
+            retire.execute(params![previous]).map_err(db)?;
+            self.clear_index(previous)?;
         }
-        let mut retire = self
-            .conn
-            .prepare_cached("UPDATE resources SET current = 0 WHERE type = ?1 AND id = ?2 AND current = 1")
-            .map_err(db)?;
-        retire.execute(params![v.resource_type, v.id]).map_err(db)?;
         let mut insert = self
             .conn
             .prepare_cached(
@@ -356,13 +385,8 @@ impl WriteTx for SqliteTx<'_> {
             ])
             .map_err(db)?;
         let seq = self.conn.last_insert_rowid();
-        // A first version has no earlier rows to replace (the common case of a bulk import).
-        if v.version > 1 {
-            self.clear_index(&v.resource_type, &v.id)?;
-        }
         if !v.deleted {
-            self.write_index(&v.resource_type, &v.id, &v.terms)?;
-            self.write_text(seq, &v.terms)?;
+            self.write_index(seq, &v.resource_type, &v.terms)?;
         }
         Ok(())
     }
@@ -374,17 +398,33 @@ impl WriteTx for SqliteTx<'_> {
         patient_key: Option<&str>,
         terms: &salus_search::IndexTerms,
     ) -> Result<(), StoreError> {
-        let mut key = self
-            .conn
-            .prepare_cached("UPDATE resources SET patient_key = ?3 WHERE type = ?1 AND id = ?2 AND current = 1")
-            .map_err(db)?;
-        key.execute(params![resource_type, id, patient_key]).map_err(db)?;
-        self.clear_index(resource_type, id)?;
-        self.write_index(resource_type, id, terms)?;
-        if let Some(seq) = self.clear_text(resource_type, id)? {
-            self.write_text(seq, terms)?;
-        }
+        let Some(seq) = self.current_seq(resource_type, id)? else { return Ok(()) };
+        let mut key = self.conn.prepare_cached("UPDATE resources SET patient_key = ?2 WHERE seq = ?1").map_err(db)?;
+        key.execute(params![seq, patient_key]).map_err(db)?;
+        self.clear_index(seq)?;
+        self.write_index(seq, resource_type, terms)?;
         Ok(())
+    }
+
+    fn set_flag(&mut self, name: &str, on: bool) -> Result<(), StoreError> {
+        let sql = if on {
+            "INSERT OR IGNORE INTO store_flags (name) VALUES (?1)"
+        } else {
+            "DELETE FROM store_flags WHERE name = ?1"
+        };
+        self.conn.prepare_cached(sql).map_err(db)?.execute(params![name]).map_err(db)?;
+        Ok(())
+    }
+}
+
+impl SqliteTx<'_> {
+    /// The `seq` of the current version of a resource (deleted or not).
+    fn current_seq(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        let mut find = self
+            .conn
+            .prepare_cached("SELECT seq FROM resources WHERE type = ?1 AND id = ?2 AND current = 1")
+            .map_err(db)?;
+        find.query_row(params![resource_type, id], |r| r.get(0)).optional().map_err(db)
     }
 }
 

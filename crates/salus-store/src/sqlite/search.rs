@@ -28,7 +28,8 @@ fn sort_value(v: ValueRef<'_>) -> SortValue {
 
 impl SqliteTx<'_> {
     pub(super) fn run_search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
-        let Sql { text, args } = Builder::new(Dialect::Sqlite).page(request);
+        let resolve = |t: &str, code: &str| self.search_pid(t, code);
+        let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).page(request)?;
         let mut stmt = self.conn.prepare_cached(&text).map_err(db)?;
         let keys = request.query.sort.len();
         let rows = stmt
@@ -46,7 +47,8 @@ impl SqliteTx<'_> {
     }
 
     pub(super) fn run_count(&self, query: &Query) -> Result<u64, StoreError> {
-        let Sql { text, args } = Builder::new(Dialect::Sqlite).count(query);
+        let resolve = |t: &str, code: &str| self.search_pid(t, code);
+        let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).count(query)?;
         let mut stmt = self.conn.prepare_cached(&text).map_err(db)?;
         let n: i64 = stmt.query_row(rusqlite::params_from_iter(values(&args)), |r| r.get(0)).map_err(db)?;
         Ok(u64::try_from(n).unwrap_or_default())
@@ -58,57 +60,81 @@ impl SqliteTx<'_> {
         include: &Include,
         reverse: bool,
     ) -> Result<Vec<StoredVersion>, StoreError> {
-        let mut found: Vec<(String, String)> = Vec::new();
+        // Found resources by seq, in the order found, without repeats.
+        let mut found: Vec<i64> = Vec::new();
         for (ty, id) in from {
-            if !reverse && include.source_type != "*" && include.source_type != *ty {
-                continue;
-            }
-            let mut sql = String::new();
-            let mut args: Vec<Value> = Vec::new();
-            if reverse {
-                sql.push_str("SELECT type, id FROM idx_reference WHERE target_type = ?1 AND target_id = ?2");
-                args.extend([Value::Text(ty.clone()), Value::Text(id.clone())]);
-                if include.source_type != "*" {
-                    args.push(Value::Text(include.source_type.clone()));
-                    sql.push_str(&format!(" AND type = ?{}", args.len()));
-                }
-                if let Some(t) = &include.target_type
-                    && t != ty {
-                        continue;
-                    }
-            } else {
-                sql.push_str("SELECT target_type, target_id FROM idx_reference WHERE type = ?1 AND id = ?2 AND target_type IS NOT NULL");
-                args.extend([Value::Text(ty.clone()), Value::Text(id.clone())]);
-                if let Some(t) = &include.target_type {
-                    args.push(Value::Text(t.clone()));
-                    sql.push_str(&format!(" AND target_type = ?{}", args.len()));
-                }
-            }
-            if let Some(p) = &include.param {
-                args.push(Value::Text(p.clone()));
-                sql.push_str(&format!(" AND param = ?{}", args.len()));
-            }
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db)?;
-            for r in rows {
-                let r = r.map_err(db)?;
-                if !found.contains(&r) {
-                    found.push(r);
+            let rows = if reverse { self.referring(ty, id, include)? } else { self.referred(ty, id, include)? };
+            for seq in rows {
+                if !found.contains(&seq) {
+                    found.push(seq);
                 }
             }
         }
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE type = ?1 AND id = ?2 AND current = 1 AND deleted = 0");
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE seq = ?1 AND current = 1 AND deleted = 0");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
         let mut out = Vec::new();
-        for (t, i) in found {
-            let mut rows = stmt.query_map(rusqlite::params![t, i], version_from_row).map_err(db)?;
+        for seq in found {
+            let mut rows = stmt.query_map([seq], version_from_row).map_err(db)?;
             if let Some(v) = rows.next() {
                 out.push(v.map_err(db)?);
             }
         }
         Ok(out)
+    }
+
+    /// `_include`: the current versions that `ty/id` refers to through the include's parameter
+    /// (every reference parameter for `*`).
+    fn referred(&self, ty: &str, id: &str, include: &Include) -> Result<Vec<i64>, StoreError> {
+        if include.source_type != "*" && include.source_type != ty {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(
+            "SELECT t.seq FROM resources r JOIN idx_reference x ON x.seq = r.seq \
+             JOIN resources t ON t.type = x.target_type AND t.id = x.target_id AND t.current = 1 AND t.deleted = 0 \
+             WHERE r.type = ?1 AND r.id = ?2 AND r.current = 1 AND x.target_id IS NOT NULL",
+        );
+        let mut args: Vec<Value> = vec![Value::Text(ty.into()), Value::Text(id.into())];
+        if let Some(p) = &include.param {
+            args.push(Value::Integer(self.search_pid(ty, p)?));
+            sql.push_str(&format!(" AND x.pid = ?{}", args.len()));
+        }
+        if let Some(t) = &include.target_type {
+            args.push(Value::Text(t.clone()));
+            sql.push_str(&format!(" AND x.target_type = ?{}", args.len()));
+        }
+        self.seqs(&sql, args)
+    }
+
+    /// `_revinclude`: the current versions that refer to `ty/id` through the include's
+    /// parameter (every reference parameter of the source type for `*`; of every type when the
+    /// source type is `*` too).
+    fn referring(&self, ty: &str, id: &str, include: &Include) -> Result<Vec<i64>, StoreError> {
+        if include.target_type.as_deref().is_some_and(|t| t != ty) {
+            return Ok(Vec::new());
+        }
+        let mut args: Vec<Value> = vec![Value::Text(ty.into()), Value::Text(id.into())];
+        let pids = match (&include.param, include.source_type.as_str()) {
+            (Some(p), source) => {
+                args.push(Value::Integer(self.search_pid(source, p)?));
+                format!("?{}", args.len())
+            }
+            (None, "*") => "SELECT pid FROM search_params".to_string(),
+            (None, source) => {
+                args.push(Value::Text(source.into()));
+                format!("SELECT pid FROM search_params WHERE type = ?{}", args.len())
+            }
+        };
+        // The reference index leads with the parameter: one probe per candidate parameter.
+        let sql = format!(
+            "SELECT seq FROM idx_reference WHERE target_type = ?1 AND target_id = ?2 AND pid IN ({pids})"
+        );
+        self.seqs(&sql, args)
+    }
+
+    fn seqs(&self, sql: &str, args: Vec<Value>) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0)).map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
     }
 }
 
@@ -116,8 +142,10 @@ impl SqliteStore {
     /// The SQL of a search page and SQLite's plan for it (one line per plan step), for tests
     /// that check every search uses an index.
     pub fn explain(&self, request: &SearchRequest) -> Result<(String, Vec<String>), StoreError> {
-        let Sql { text, args } = Builder::new(Dialect::Sqlite).page(request);
         let conn = self.writer.lock().map_err(super::poisoned)?;
+        let tx = SqliteTx::new(&conn, &self.params);
+        let resolve = |t: &str, code: &str| tx.search_pid(t, code);
+        let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).page(request)?;
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {text}")).map_err(db)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values(&args)), |r| r.get::<_, String>(3))

@@ -115,6 +115,34 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
 }
 
 #[test]
+fn an_upgrade_from_text_keyed_index_rows_asks_for_a_reindex_when_resources_exist() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let mut conn = Connection::open(dir.path().join("salus.db")).expect("open");
+        migrations::apply_to(&mut conn, 4).expect("schema of 0004");
+        conn.execute(
+            "INSERT INTO resources (type, id, version, last_updated, body) VALUES ('Patient', 'a', 1, 0, '{}')",
+            [],
+        )
+        .expect("a resource");
+    }
+    let store = Store::new(SqliteStore::open(dir.path()).expect("upgrade"));
+    let flagged = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.read(|tx| tx.flag(crate::REINDEX_FLAG)))
+        .expect("flag");
+    assert!(flagged, "the stored resource has no index rows until reindexed");
+
+    let empty = tempfile::tempdir().expect("temp dir");
+    let fresh = Store::new(SqliteStore::open(empty.path()).expect("fresh"));
+    let flagged = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(fresh.read(|tx| tx.flag(crate::REINDEX_FLAG)))
+        .expect("flag");
+    assert!(!flagged, "a new database has nothing to reindex");
+}
+
+#[test]
 fn concurrent_writers_share_commits_and_a_failing_one_loses_only_its_own_work() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = std::sync::Arc::new(SqliteStore::open(dir.path()).expect("open"));

@@ -1,0 +1,85 @@
+//! Search parameter ids: index rows name their parameter by a small integer (`pid`) from the
+//! `search_params` table instead of repeating the resource type and parameter code as text.
+//!
+//! The map is cached in memory, and the cache holds only committed ids: a writer that assigns
+//! a new id does so inside its own transaction (which may still roll back), records it in
+//! [`Assigned`], and the backend publishes those ids to the cache after the COMMIT succeeds.
+//! Until then a lookup finds the id through SQL, inside the transaction that can see it.
+
+use super::{SqliteTx, db};
+use crate::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// Committed parameter ids by resource type, then parameter code.
+#[derive(Default)]
+pub(super) struct ParamIds {
+    ids: RwLock<HashMap<String, HashMap<String, i64>>>,
+}
+
+/// Ids a writer assigned in its (not yet committed) transaction.
+pub(super) type Assigned = RefCell<Vec<(String, String, i64)>>;
+
+impl ParamIds {
+    /// Loads every id of the database (at open).
+    pub(super) fn load(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut map: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        let mut stmt = conn.prepare("SELECT pid, type, code FROM search_params")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        for row in rows {
+            let (pid, ty, code) = row?;
+            map.entry(ty).or_default().insert(code, pid);
+        }
+        Ok(ParamIds { ids: RwLock::new(map) })
+    }
+
+    fn get(&self, resource_type: &str, code: &str) -> Option<i64> {
+        let ids = self.ids.read().ok()?;
+        ids.get(resource_type)?.get(code).copied()
+    }
+
+    /// Makes ids assigned by a committed transaction visible to every later lookup.
+    pub(super) fn publish(&self, assigned: Vec<(String, String, i64)>) {
+        if assigned.is_empty() {
+            return;
+        }
+        if let Ok(mut ids) = self.ids.write() {
+            for (ty, code, pid) in assigned {
+                ids.entry(ty).or_default().insert(code, pid);
+            }
+        }
+    }
+}
+
+impl SqliteTx<'_> {
+    /// The id of a parameter as this transaction sees it, if it has one.
+    pub(super) fn find_pid(&self, resource_type: &str, code: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(pid) = self.params.get(resource_type, code) {
+            return Ok(Some(pid));
+        }
+        let mut stmt =
+            self.conn.prepare_cached("SELECT pid FROM search_params WHERE type = ?1 AND code = ?2").map_err(db)?;
+        stmt.query_row(params![resource_type, code], |r| r.get(0)).optional().map_err(db)
+    }
+
+    /// The id of a parameter, assigned now (in this transaction) if it has none yet.
+    pub(super) fn pid(&self, resource_type: &str, code: &str) -> Result<i64, StoreError> {
+        if let Some(pid) = self.find_pid(resource_type, code)? {
+            return Ok(pid);
+        }
+        let mut insert =
+            self.conn.prepare_cached("INSERT INTO search_params (type, code) VALUES (?1, ?2)").map_err(db)?;
+        insert.execute(params![resource_type, code]).map_err(db)?;
+        let pid = self.conn.last_insert_rowid();
+        self.assigned.borrow_mut().push((resource_type.to_string(), code.to_string(), pid));
+        Ok(pid)
+    }
+
+    /// For a search: the parameter's id, or one no row carries when it has none (nothing
+    /// was ever indexed under it, so nothing matches).
+    pub(super) fn search_pid(&self, resource_type: &str, code: &str) -> Result<i64, StoreError> {
+        Ok(self.find_pid(resource_type, code)?.unwrap_or(-1))
+    }
+}
