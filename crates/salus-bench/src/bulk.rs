@@ -64,7 +64,14 @@ pub async fn export(synthea_dir: Option<PathBuf>, jobs: usize) {
     let (engine, imported, seconds) = import(&data.path().join("db"), &dir, jobs).await;
     println!("import: {imported} resources in {seconds:.2} s = {:.0} resources/s ({jobs} bundles at a time)", imported as f64 / seconds);
     for (name, level) in [("system", ExportLevel::System), ("patient", ExportLevel::Patient)] {
-        let request = ExportRequest { level, types: Vec::new(), since: None, type_filters: Vec::new(), request_url: String::new() };
+        let request = ExportRequest {
+            level,
+            types: Vec::new(),
+            since: None,
+            type_filters: Vec::new(),
+            request_url: String::new(),
+            patients: Vec::new(),
+        };
         let mut rates = Vec::new();
         let mut count = 0;
         for round in 0..3 {

@@ -1,26 +1,35 @@
-//! Bulk Data Access 2.0 `$export`: the request, its checks, and the writer that pages through
-//! the store into one NDJSON file per resource type. The writer is shared by the background
-//! jobs the server runs (`jobs.rs`: stored in the database, resumable after a restart) and by
-//! `salus export DIR`.
+//! Bulk Data Access 2.0 `$export`: the request (from a `GET` query or a `POST` Parameters
+//! body) and its checks. The writer (`writer.rs`) pages through the store into one NDJSON file
+//! per resource type (`files.rs`); it is shared by the background jobs the server runs
+//! (`jobs.rs`: stored in the database, resumed after a restart from their last checkpoint) and
+//! by `salus export DIR`.
 //!
 //! Reads go through [`Engine::search`] one page at a time (each page its own read
 //! transaction, `_count` resources), so memory holds one page whatever the export's size, and
 //! `_since` and `_typeFilter` are search parameters compiled into the query, never filters
 //! applied after paging. Patient- and Group-level exports walk the patients and read each
-//! compartment by a compartment search (the Patient CompartmentDefinition).
+//! compartment by a compartment search (the Patient CompartmentDefinition); a resource in
+//! several exported compartments is written once (`shared.rs`).
 
+mod files;
 mod jobs;
+mod parameters;
+#[cfg(test)]
+mod resume_tests;
+mod shared;
+mod writer;
 
 pub use jobs::{ExportJobs, ExportStatus};
+pub use parameters::{KickOffParameters, kick_off_parameters};
 
 use crate::search::query_pairs;
 use crate::{Caller, Engine, EngineError, SearchRequest};
+use files::Files;
 use serde_json::{Value, json};
-use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use writer::{Plan, Unit};
 
 /// Resources per read transaction.
 pub const EXPORT_PAGE: usize = 1000;
@@ -55,6 +64,9 @@ pub struct ExportRequest {
     pub type_filters: Vec<(String, Vec<(String, String)>)>,
     /// The kick-off URL, for the manifest's `request`.
     pub request_url: String,
+    /// `patient` (Patient and Group level, `POST` only): the ids of the only patients whose
+    /// compartments are exported, sorted; empty means every patient of the level.
+    pub patients: Vec<String>,
 }
 
 /// One NDJSON file written.
@@ -98,7 +110,8 @@ impl ExportRequest {
         request_url: String,
     ) -> Result<ExportRequest, EngineError> {
         let defs = salus_fhir::r4();
-        let mut request = ExportRequest { level, types: Vec::new(), since: None, type_filters: Vec::new(), request_url };
+        let mut request =
+            ExportRequest { level, types: Vec::new(), since: None, type_filters: Vec::new(), request_url, patients: Vec::new() };
         for (k, v) in params {
             match k.as_str() {
                 "_type" => {
@@ -131,14 +144,42 @@ impl ExportRequest {
                     }
                 }
                 "_format" | "_pretty" => {}
+                "patient" => {
+                    return Err(EngineError::bad_request(
+                        "`patient` is taken in the Parameters body of a POST to Patient/$export or Group/[id]/$export",
+                        Some("patient"),
+                    ));
+                }
                 other => {
                     return Err(EngineError::bad_request(
                         format!("$export does not take `{other}`; it takes {}", PARAMS.join(", ")),
-                        None,
+                        Some(other),
                     ));
                 }
             }
         }
+        Ok(request)
+    }
+
+    /// Reads and checks the `Parameters` body of a `POST` kick-off for `level`: the same
+    /// parameters as a query, read by [`kick_off_parameters`], plus `patient`.
+    pub fn from_parameters(
+        engine: &Engine,
+        level: ExportLevel,
+        body: &Value,
+        request_url: String,
+    ) -> Result<ExportRequest, EngineError> {
+        let read = kick_off_parameters(body)?;
+        if level == ExportLevel::System && !read.patients.is_empty() {
+            return Err(EngineError::bad_request(
+                "`patient` does not apply to a system-level export: use Patient/$export or Group/[id]/$export",
+                Some("patient"),
+            ));
+        }
+        let mut request = ExportRequest::parse(engine, level, &read.params, request_url)?;
+        request.patients = read.patients;
+        request.patients.sort();
+        request.patients.dedup();
         Ok(request)
     }
 }
@@ -153,7 +194,7 @@ impl ExportRequest {
         };
         json!({
             "level": level, "group": group, "types": self.types, "since": self.since,
-            "typeFilters": self.type_filters, "request": self.request_url,
+            "typeFilters": self.type_filters, "request": self.request_url, "patients": self.patients,
         })
     }
 
@@ -177,6 +218,8 @@ impl ExportRequest {
             since: v["since"].as_str().map(str::to_string),
             type_filters,
             request_url: v["request"].as_str()?.to_string(),
+            // Jobs stored before `patient` existed have none.
+            patients: if v["patients"].is_null() { Vec::new() } else { strings(&v["patients"])? },
         })
     }
 }
@@ -231,87 +274,13 @@ fn type_filter(engine: &Engine, query: &str) -> Result<(String, Vec<(String, Str
     Ok((t.to_string(), pairs))
 }
 
-/// The writer's output directory: one `Type.ndjson` per type, opened on its first resource.
-struct Files {
-    dir: PathBuf,
-    open: Vec<(String, std::io::BufWriter<std::fs::File>, u64)>,
-}
-
-impl Files {
-    fn write(&mut self, resource_type: &str, body: &[u8]) -> std::io::Result<()> {
-        let i = match self.open.iter().position(|(t, _, _)| t == resource_type) {
-            Some(i) => i,
-            None => {
-                let file = std::fs::File::create(self.dir.join(file_name(resource_type)))?;
-                self.open.push((resource_type.to_string(), std::io::BufWriter::with_capacity(256 * 1024, file), 0));
-                self.open.len() - 1
-            }
-        };
-        let (_, w, n) = &mut self.open[i];
-        // Stored bodies are compact JSON; a body that somehow holds a raw newline is re-encoded
-        // rather than allowed to split its NDJSON line.
-        if body.contains(&b'\n') {
-            let v: serde_json::Value = serde_json::from_slice(body).map_err(std::io::Error::other)?;
-            serde_json::to_writer(&mut *w, &v).map_err(std::io::Error::other)?;
-        } else {
-            w.write_all(body)?;
-        }
-        w.write_all(b"\n")?;
-        *n += 1;
-        Ok(())
-    }
-
-    fn finish(self) -> std::io::Result<Vec<ExportOutput>> {
-        let mut out = Vec::new();
-        for (t, mut w, count) in self.open {
-            w.flush()?;
-            w.get_ref().sync_all()?;
-            out.push(ExportOutput { file: file_name(&t), resource_type: t, count });
-        }
-        out.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
-        Ok(out)
-    }
-}
-
-pub fn file_name(resource_type: &str) -> String {
-    format!("{resource_type}.ndjson")
-}
-
 /// A disk failure is the server's, like a database one: a 500 at the edge, logged, and the
 /// job's error in its manifest.
-fn io_error(dir: &Path, e: impl std::fmt::Display) -> EngineError {
+pub(crate) fn io_error(dir: &Path, e: impl std::fmt::Display) -> EngineError {
     EngineError::Store(salus_store::StoreError::Database(format!(
         "cannot write the export in {}: {e} (check the data directory's space and permissions)",
         dir.display()
     )))
-}
-
-/// Moves `files` to a blocking thread for `f` (file writes stay off the async executor).
-async fn blocking<T: Send + 'static>(
-    files: Files,
-    f: impl FnOnce(&mut Files) -> std::io::Result<T> + Send + 'static,
-) -> Result<(Files, T), EngineError> {
-    let dir = files.dir.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let mut files = files;
-        let r = f(&mut files);
-        r.map(|t| (files, t))
-    })
-    .await;
-    match joined {
-        Ok(r) => r.map_err(|e| io_error(&dir, e)),
-        Err(e) => Err(io_error(&dir, e)),
-    }
-}
-
-/// One search, paged: each page is read in its own transaction and written before the next.
-struct Unit {
-    /// `None`: the types named by a `_type` parameter (a compartment across types).
-    resource_type: Option<String>,
-    compartment: Option<String>,
-    params: Vec<(String, String)>,
-    /// One of several `_typeFilter` queries of its type.
-    filtered: bool,
 }
 
 impl Engine {
@@ -326,106 +295,9 @@ impl Engine {
         progress: Arc<ExportProgress>,
     ) -> Result<Option<Vec<ExportOutput>>, EngineError> {
         self.authorize_read(caller)?;
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        let types = self.export_types(caller, request).await?;
-        let expected = self.expected(caller, request, &types).await?;
-        progress.expected.store(expected, Ordering::Relaxed);
-        let mut files = Files { dir: dir.to_path_buf(), open: Vec::new() };
-        match &request.level {
-            ExportLevel::System => {
-                for t in &types {
-                    let mut seen = HashSet::new();
-                    for unit in units(request, t, None) {
-                        files = match self.write_unit(caller, unit, files, &progress, &mut seen).await? {
-                            Some(f) => f,
-                            None => return Ok(None),
-                        };
-                    }
-                }
-            }
-            ExportLevel::Patient | ExportLevel::Group(_) => {
-                // Types without `_typeFilter` are read together, one compartment search per
-                // patient across them (a query per page, not per type); filtered types alone.
-                let (filtered, plain): (Vec<String>, Vec<String>) =
-                    types.iter().cloned().partition(|t| request.type_filters.iter().any(|(ft, _)| ft == t));
-                let mut patients = PatientWalk::new(&request.level);
-                while let Some(batch) = patients.next(self, caller).await? {
-                    for patient in batch {
-                        if !plain.is_empty() {
-                            let mut unit = units(request, "Patient", Some(&patient)).remove(0);
-                            unit.resource_type = None;
-                            unit.params.push(("_type".into(), plain.join(",")));
-                            files = match self.write_unit(caller, unit, files, &progress, &mut HashSet::new()).await? {
-                                Some(f) => f,
-                                None => return Ok(None),
-                            };
-                        }
-                        for t in &filtered {
-                            let mut seen = HashSet::new();
-                            for unit in units(request, t, Some(&patient)) {
-                                files = match self.write_unit(caller, unit, files, &progress, &mut seen).await? {
-                                    Some(f) => f,
-                                    None => return Ok(None),
-                                };
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let dir = dir.to_path_buf();
-        match tokio::task::spawn_blocking(move || files.finish()).await {
-            Ok(Ok(outputs)) => Ok(Some(outputs)),
-            Ok(Err(e)) => Err(io_error(&dir, e)),
-            Err(e) => Err(io_error(&dir, e)),
-        }
-    }
-
-    /// Pages through one search, writing each page. `None` when cancelled.
-    async fn write_unit(
-        &self,
-        caller: &Caller,
-        unit: Unit,
-        mut files: Files,
-        progress: &ExportProgress,
-        seen: &mut HashSet<String>,
-    ) -> Result<Option<Files>, EngineError> {
-        let mut params = unit.params.clone();
-        params.push(("_count".into(), EXPORT_PAGE.to_string()));
-        params.push(("_total".into(), "none".into()));
-        loop {
-            if progress.cancelled.load(Ordering::Relaxed) {
-                return Ok(None);
-            }
-            let compartment = unit.compartment.as_ref().map(|p| ("Patient".to_string(), p.clone()));
-            let request =
-                SearchRequest { resource_type: unit.resource_type.clone(), compartment, params: params.clone(), lenient: false };
-            let page = self.search(caller, request).await?;
-            let bodies: Vec<(String, String, Vec<u8>)> =
-                page.matches.into_iter().filter_map(|v| v.body.map(|b| (v.resource_type, v.id, b))).collect();
-            // A resource matching two `_typeFilter` queries of its type is written once; only
-            // filtered types (the selective ones) remember ids.
-            let bodies: Vec<(String, String, Vec<u8>)> = if unit.filtered {
-                bodies.into_iter().filter(|(_, id, _)| seen.insert(id.clone())).collect()
-            } else {
-                bodies
-            };
-            let n = bodies.len() as u64;
-            files = blocking(files, move |f| {
-                for (t, _, b) in &bodies {
-                    f.write(t, b)?;
-                }
-                Ok(())
-            })
-            .await?
-            .0;
-            progress.written.fetch_add(n, Ordering::Relaxed);
-            tokio::task::yield_now().await;
-            match page.next {
-                Some(token) => params = vec![("_cursor".into(), token)],
-                None => return Ok(Some(files)),
-            }
-        }
+        let files = Files::new(dir).map_err(|e| io_error(dir, e))?;
+        let plan = Plan { resume: None, job: None, page: EXPORT_PAGE, started_ms: crate::clock::now_ms() };
+        self.write_export(caller, request, files, plan, progress).await
     }
 
     /// The types to export: `_type` if given (within the level's types), else every type the
@@ -455,11 +327,7 @@ impl Engine {
     async fn expected(&self, caller: &Caller, request: &ExportRequest, types: &[String]) -> Result<u64, EngineError> {
         let mut total = 0;
         for t in types {
-            let mut params = Vec::new();
-            if let Some(s) = &request.since {
-                params.push(("_lastUpdated".to_string(), format!("ge{s}")));
-            }
-            total += self.count(caller, t, params).await?;
+            total += self.count(caller, t, since(request)).await?;
         }
         Ok(total)
     }
@@ -471,65 +339,23 @@ impl Engine {
     }
 }
 
+/// `_since` as the search parameter that means it.
+fn since(request: &ExportRequest) -> Vec<(String, String)> {
+    request.since.iter().map(|s| ("_lastUpdated".to_string(), format!("ge{s}"))).collect()
+}
+
 /// The searches that export type `t` (for `patient`'s compartment, if any): one per
 /// `_typeFilter` of the type, or one for the whole type.
 fn units(request: &ExportRequest, t: &str, patient: Option<&str>) -> Vec<Unit> {
-    let mut base = Vec::new();
-    if let Some(s) = &request.since {
-        base.push(("_lastUpdated".to_string(), format!("ge{s}")));
-    }
+    let base = since(request);
     let filters: Vec<&Vec<(String, String)>> = request.type_filters.iter().filter(|(ft, _)| ft == t).map(|(_, q)| q).collect();
-    let filtered = filters.len() > 1;
-    let unit = |extra: &[(String, String)]| Unit {
+    let unit = |i: usize, extra: &[(String, String)]| Unit {
         resource_type: Some(t.to_string()),
         compartment: patient.map(str::to_string),
         params: base.iter().chain(extra).cloned().collect(),
-        filtered,
+        earlier: filters[..i].iter().map(|q| (*q).clone()).collect(),
     };
-    if filters.is_empty() { vec![unit(&[])] } else { filters.into_iter().map(|q| unit(q)).collect() }
-}
-
-/// The patients of a patient-level export, a batch at a time: every Patient in id order, or a
-/// Group's member patients.
-enum PatientWalk {
-    All { cursor: Option<String>, done: bool },
-    Group { id: String, done: bool },
-}
-
-impl PatientWalk {
-    fn new(level: &ExportLevel) -> Self {
-        match level {
-            ExportLevel::Group(id) => PatientWalk::Group { id: id.clone(), done: false },
-            _ => PatientWalk::All { cursor: None, done: false },
-        }
-    }
-
-    async fn next(&mut self, engine: &Engine, caller: &Caller) -> Result<Option<Vec<String>>, EngineError> {
-        match self {
-            PatientWalk::All { done: true, .. } | PatientWalk::Group { done: true, .. } => Ok(None),
-            PatientWalk::All { cursor, done } => {
-                let params = match cursor.take() {
-                    Some(c) => vec![("_cursor".to_string(), c)],
-                    None => vec![
-                        ("_count".to_string(), EXPORT_PAGE.to_string()),
-                        ("_total".to_string(), "none".to_string()),
-                        ("_elements".to_string(), "id".to_string()),
-                    ],
-                };
-                let page = engine
-                    .search(caller, SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() })
-                    .await?;
-                *cursor = page.next;
-                *done = cursor.is_none();
-                Ok(Some(page.matches.into_iter().map(|v| v.id).collect()))
-            }
-            PatientWalk::Group { id, done } => {
-                *done = true;
-                let group = engine.read(caller, "Group", id).await?;
-                Ok(Some(group_members(group.body.as_deref().unwrap_or_default())))
-            }
-        }
-    }
+    if filters.is_empty() { vec![unit(0, &[])] } else { filters.iter().enumerate().map(|(i, q)| unit(i, q)).collect() }
 }
 
 /// The Patient ids a Group's `member.entity` references name, in order, once each.
@@ -579,6 +405,7 @@ mod tests {
             since: Some("2024-01-01T00:00:00Z".into()),
             type_filters: vec![("Observation".into(), vec![("code".into(), "a,b".into())])],
             request_url: "http://x/fhir/Group/g1/$export".into(),
+            patients: vec!["p1".into()],
         };
         assert_eq!(ExportRequest::from_json(&r.to_json()), Some(r));
     }

@@ -27,7 +27,10 @@ pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry};
 pub use error::EngineError;
 pub use everything::EVERYTHING_PAGE;
-pub use export::{EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus};
+pub use export::{
+    EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus, KickOffParameters,
+    kick_off_parameters,
+};
 pub use import::ImportCounts;
 pub use read::HistoryPage;
 pub use safety::{MedicationContext, OVERRIDE_EXTENSION, check_order, finding_issue, refusal_outcome};

@@ -1,16 +1,20 @@
 //! Bulk export jobs: kick-off, status, cancel and resume. A job is a row of the store's `jobs`
-//! table (kind `export`): its request, status, and when done its outputs, so a job outlives
-//! the process; files live in `<export dir>/<job id>/`. Jobs run one at a time in a tokio
-//! task (the writer yields between pages), so an export shares the machine with interactive
-//! requests instead of taking it. A server that stops mid-job restarts the job from the
-//! beginning when it starts again ([`Engine::resume_exports`]): the files are rewritten whole,
-//! with a new transaction time.
+//! table (kind `export`): its request, status, and state (its transaction time, then its last
+//! checkpoint, and when done its outputs), so a job outlives the process; files live in
+//! `<export dir>/<job id>/`. Jobs run one at a time in a tokio task (the writer yields between
+//! pages), so an export shares the machine with interactive requests instead of taking it. A
+//! server that stops mid-job resumes the job when it starts again
+//! ([`Engine::resume_exports`]): each file is cut back to the length its last checkpoint
+//! recorded and the writer continues from the checkpoint's position, with the job's first
+//! transaction time. Without a usable checkpoint the job starts over.
 
-use super::{ExportOutput, ExportProgress, ExportRequest};
-use crate::{Caller, Engine, EngineError};
+use super::files::Files;
+use super::writer::{Checkpoint, Plan, Position};
+use super::{EXPORT_PAGE, ExportLevel, ExportOutput, ExportProgress, ExportRequest};
+use crate::{Caller, Engine, EngineError, SearchRequest};
 use salus_store::{JobRecord, StoreError};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -26,11 +30,13 @@ pub struct ExportJobs {
     running: Mutex<HashMap<String, Arc<ExportProgress>>>,
     /// One export at a time: a second waits its turn rather than halving everyone's share.
     turn: tokio::sync::Semaphore,
+    /// Resources per page (and per checkpoint).
+    page: usize,
 }
 
 impl ExportJobs {
     pub fn new(dir: PathBuf) -> Self {
-        ExportJobs { dir, running: Mutex::new(HashMap::new()), turn: tokio::sync::Semaphore::new(1) }
+        ExportJobs { dir, running: Mutex::new(HashMap::new()), turn: tokio::sync::Semaphore::new(1), page: EXPORT_PAGE }
     }
 
     fn progress(&self, id: &str) -> Option<Arc<ExportProgress>> {
@@ -83,6 +89,17 @@ impl Engine {
         self
     }
 
+    /// Small pages, so that tests stop and resume jobs over a few resources.
+    #[cfg(test)]
+    pub(crate) fn with_export_page(mut self, page: usize) -> Self {
+        if let Some(jobs) = &self.exports {
+            let mut changed = ExportJobs::new(jobs.dir.clone());
+            changed.page = page;
+            self.exports = Some(Arc::new(changed));
+        }
+        self
+    }
+
     fn export_jobs(&self) -> Result<Arc<ExportJobs>, EngineError> {
         self.exports.clone().ok_or_else(|| {
             EngineError::NotSupported("bulk export needs a data directory: start the server with one (salus serve --data DIR)".into())
@@ -93,10 +110,43 @@ impl Engine {
     pub async fn export_start(&self, caller: &Caller, request: ExportRequest) -> Result<String, EngineError> {
         self.authorize_read(caller)?;
         let jobs = self.export_jobs()?;
-        if let super::ExportLevel::Group(id) = &request.level {
-            // An unknown Group is the kick-off's 404, not a failed job later.
-            self.read(caller, "Group", id).await?;
+        self.check_export_patients(caller, &request).await?;
+        let id = self.create_export_job(&request).await?;
+        self.spawn_export(&jobs, id.clone(), request);
+        Ok(id)
+    }
+
+    /// An unknown Group, or a `patient` that is unknown or not in the Group, is the
+    /// kick-off's error (the specification asks for an OperationOutcome), not a failed job.
+    async fn check_export_patients(&self, caller: &Caller, request: &ExportRequest) -> Result<(), EngineError> {
+        let not_exported = |p: &str, why: String| {
+            EngineError::bad_request(format!("patient: Patient/{p} {why}; the export was not started"), Some("patient"))
+        };
+        match &request.level {
+            ExportLevel::Group(id) => {
+                let group = self.read(caller, "Group", id).await?;
+                let members: HashSet<String> = super::group_members(group.body.as_deref().unwrap_or_default()).into_iter().collect();
+                if let Some(p) = request.patients.iter().find(|p| !members.contains(*p)) {
+                    return Err(not_exported(p, format!("is not an active member of Group/{id}")));
+                }
+            }
+            ExportLevel::Patient => {
+                let mut known = HashSet::new();
+                for chunk in request.patients.chunks(crate::MAX_PAGE) {
+                    let params = vec![("_id".to_string(), chunk.join(","))];
+                    let search = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
+                    known.extend(self.matching_keys(caller, search).await?.into_iter().map(|(_, id)| id));
+                }
+                if let Some(p) = request.patients.iter().find(|p| !known.contains(*p)) {
+                    return Err(not_exported(p, "is not known".into()));
+                }
+            }
+            ExportLevel::System => {}
         }
+        Ok(())
+    }
+
+    pub(super) async fn create_export_job(&self, request: &ExportRequest) -> Result<String, EngineError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = crate::clock::now_ms();
         let job = JobRecord {
@@ -109,7 +159,6 @@ impl Engine {
             updated_ms: now,
         };
         self.store.write(move |tx| tx.put_job(&job).map_err(EngineError::from)).await?;
-        self.spawn_export(&jobs, id.clone(), request);
         Ok(id)
     }
 
@@ -167,8 +216,8 @@ impl Engine {
         }
     }
 
-    /// Restarts the jobs a previous process left unfinished; call once at start. Returns how
-    /// many were restarted.
+    /// Resumes the jobs a previous process left unfinished (from their last checkpoint); call
+    /// once at start. Returns how many were resumed.
     pub async fn resume_exports(&self, caller: &Caller) -> Result<usize, EngineError> {
         self.authorize_read(caller)?;
         let jobs = self.export_jobs()?;
@@ -193,7 +242,7 @@ impl Engine {
         Ok(restarted)
     }
 
-    async fn export_job(&self, id: &str) -> Result<Option<JobRecord>, EngineError> {
+    pub(super) async fn export_job(&self, id: &str) -> Result<Option<JobRecord>, EngineError> {
         if !job_ids_are_ours(id) {
             return Ok(None);
         }
@@ -239,27 +288,74 @@ impl Engine {
         });
     }
 
-    async fn run_export(&self, id: &str, request: &ExportRequest, dir: &Path, progress: Arc<ExportProgress>) -> Result<(), EngineError> {
+    pub(super) async fn run_export(&self, id: &str, request: &ExportRequest, dir: &Path, progress: Arc<ExportProgress>) -> Result<(), EngineError> {
         if progress.cancelled.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }
-        // A restarted job starts over: whatever a previous run wrote is stale.
-        remove_dir(dir).await;
-        let transaction_time = crate::clock::now_ms();
-        if !self.update_job(id, RUNNING, json!({"transactionTime": transaction_time})).await? {
-            return Ok(()); // cancelled before it started
+        let Some(job) = self.export_job(id).await? else { return Ok(()) }; // cancelled
+        let page = self.export_jobs()?.page;
+        let mut resumed = resumable(id, &state_of(&job), dir).await;
+        loop {
+            let from_checkpoint = resumed.is_some();
+            let (files, resume, transaction_time) = match resumed.take() {
+                Some((files, position, transaction_time)) => (files, Some(position), transaction_time),
+                None => {
+                    // Whatever an earlier run wrote without a usable checkpoint is stale.
+                    remove_dir(dir).await;
+                    let transaction_time = crate::clock::now_ms();
+                    if !self.update_job(id, RUNNING, json!({"transactionTime": transaction_time})).await? {
+                        return Ok(()); // cancelled before it started
+                    }
+                    let files = Files::new(dir).map_err(|e| super::io_error(dir, e))?;
+                    (files, None, transaction_time)
+                }
+            };
+            let plan = Plan { resume, job: Some((id.to_string(), transaction_time)), page, started_ms: transaction_time };
+            let outputs = match self.write_export(&Caller::system(), request, files, plan, progress.clone()).await {
+                Ok(Some(outputs)) => outputs,
+                Ok(None) => return Ok(()), // cancelled
+                // A checkpoint's cursor that this version cannot read (an upgrade changed the
+                // cursors) is no reason to fail the job: it starts over, once.
+                Err(EngineError::BadRequest { message, .. }) if from_checkpoint => {
+                    tracing::warn!(job = %id, error = %message, "the export cannot continue from its checkpoint; starting it over");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let state = json!({
+                "transactionTime": transaction_time,
+                "outputs": outputs.iter().map(ExportOutput::to_json).collect::<Vec<_>>(),
+            });
+            if !self.finish_job(id, COMPLETED, state).await? {
+                remove_dir(dir).await; // cancelled while finishing
+            }
+            return Ok(());
         }
-        let Some(outputs) = self.export_to_dir(&Caller::system(), request, dir, progress).await? else {
-            return Ok(()); // cancelled
-        };
-        let state = json!({
-            "transactionTime": transaction_time,
-            "outputs": outputs.iter().map(ExportOutput::to_json).collect::<Vec<_>>(),
-        });
-        if !self.finish_job(id, COMPLETED, state).await? {
-            remove_dir(dir).await; // cancelled while finishing
+    }
+
+    /// Records where a running job stands. `false` when its row is gone (cancelled).
+    pub(crate) async fn record_checkpoint(&self, id: &str, transaction_time: i64, checkpoint: &Checkpoint) -> Result<bool, EngineError> {
+        self.update_job(id, RUNNING, json!({"transactionTime": transaction_time, "checkpoint": checkpoint.to_json()})).await
+    }
+}
+
+/// The files, position and transaction time a job continues from: its last checkpoint, with
+/// each file cut back to the length recorded there. `None` when it has no checkpoint or its
+/// files no longer match it (it starts over).
+async fn resumable(id: &str, state: &Value, dir: &Path) -> Option<(Files, Position, i64)> {
+    let checkpoint = Checkpoint::from_json(&state["checkpoint"])?;
+    let transaction_time = state["transactionTime"].as_i64()?;
+    let (files_dir, recorded) = (dir.to_path_buf(), checkpoint.files);
+    match tokio::task::spawn_blocking(move || Files::resume(&files_dir, &recorded)).await {
+        Ok(Ok(files)) => Some((files, checkpoint.position, transaction_time)),
+        Ok(Err(e)) => {
+            tracing::warn!(job = %id, error = %e, "the export's files do not match its checkpoint; starting it over");
+            None
         }
-        Ok(())
+        Err(e) => {
+            tracing::warn!(job = %id, error = %e, "cannot check the export's files; starting it over");
+            None
+        }
     }
 }
 
