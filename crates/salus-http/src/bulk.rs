@@ -1,11 +1,12 @@
 //! Bulk data over HTTP: the Bulk Data Access 2.0 `$export` kick-off (system, `Patient`,
-//! `Group/[id]`), the status URL (poll, cancel), the NDJSON downloads, and
-//! `Patient/$everything`. The engine runs the jobs and the searches; this module reads the
-//! request and writes the 202s, the manifest and the searchset.
+//! `Group/[id]`; by `GET` with query parameters or by `POST` with a `Parameters` body), the
+//! status URL (poll, cancel), the NDJSON downloads, and `Patient/$everything`. The engine
+//! reads the parameters, runs the jobs and the searches; this module reads the request and
+//! writes the 202s, the manifest and the searchset.
 
 use crate::outcome::ApiError;
 use crate::rest::Params;
-use crate::{AppState, negotiate, respond};
+use crate::{AppState, body, negotiate, respond};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -36,20 +37,35 @@ fn request_url(base: &str, path: &str, params: &[(String, String)]) -> String {
     if query.is_empty() { format!("{base}/{path}") } else { format!("{base}/{path}?{query}") }
 }
 
-async fn kick_off(
-    state: AppState,
-    headers: HeaderMap,
-    level: ExportLevel,
-    path: String,
-    params: Vec<(String, String)>,
-) -> Result<Response, ApiError> {
+/// How the kick-off's parameters were sent.
+enum Sent {
+    Query(Vec<(String, String)>),
+    Body { params: Vec<(String, String)>, body: Body },
+}
+
+async fn kick_off(state: AppState, headers: HeaderMap, level: ExportLevel, path: String, sent: Sent) -> Result<Response, ApiError> {
     if !respond_async(&headers) {
         return Err(ApiError::bad_request(
             "a bulk export runs asynchronously: send the header `Prefer: respond-async` (Bulk Data Access 2.0)",
         ));
     }
     let base = state.base_url(&headers);
-    let request = ExportRequest::parse(&state.engine, level, &params, request_url(&base, &path, &params))?;
+    let request = match sent {
+        Sent::Query(params) => ExportRequest::parse(&state.engine, level, &params, request_url(&base, &path, &params))?,
+        Sent::Body { params, body } => {
+            if let Some((k, _)) = params.iter().find(|(k, _)| k != "_format" && k != "_pretty") {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    format!("a POST $export takes its parameters in the Parameters body, not in the URL (`{k}`)"),
+                    Some(k),
+                ));
+            }
+            negotiate::check_content_type(&headers, false)?;
+            let parameters = body::parse_json(&body::read_limited(body, state.max_body_bytes).await?)?;
+            ExportRequest::from_parameters(&state.engine, level, &parameters, format!("{base}/{path}"))?
+        }
+    };
     let job = state.engine.export_start(&Caller::system(), request).await?;
     let mut response = respond::empty(StatusCode::ACCEPTED);
     response.headers_mut().insert(header::CONTENT_LOCATION, header_value(&format!("{base}/bulk-status/{job}")));
@@ -62,7 +78,17 @@ pub async fn export_system(
     headers: HeaderMap,
     axum::extract::Query(params): Params,
 ) -> Result<Response, ApiError> {
-    kick_off(state, headers, ExportLevel::System, "$export".into(), params).await
+    kick_off(state, headers, ExportLevel::System, "$export".into(), Sent::Query(params)).await
+}
+
+/// `POST /fhir/$export` with a `Parameters` body.
+pub async fn export_system_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(params): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    kick_off(state, headers, ExportLevel::System, "$export".into(), Sent::Body { params, body }).await
 }
 
 /// `GET /fhir/Patient/$export` (other types have no type-level export).
@@ -72,10 +98,20 @@ pub async fn export_type(
     headers: HeaderMap,
     axum::extract::Query(params): Params,
 ) -> Result<Response, ApiError> {
-    if resource_type != "Patient" {
-        return Err(not_offered(&format!("{resource_type}/$export"), "$export, Patient/$export and Group/[id]/$export"));
-    }
-    kick_off(state, headers, ExportLevel::Patient, "Patient/$export".into(), params).await
+    patient_level(&resource_type)?;
+    kick_off(state, headers, ExportLevel::Patient, "Patient/$export".into(), Sent::Query(params)).await
+}
+
+/// `POST /fhir/Patient/$export` with a `Parameters` body.
+pub async fn export_type_post(
+    State(state): State<AppState>,
+    Path(resource_type): Path<String>,
+    headers: HeaderMap,
+    axum::extract::Query(params): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    patient_level(&resource_type)?;
+    kick_off(state, headers, ExportLevel::Patient, "Patient/$export".into(), Sent::Body { params, body }).await
 }
 
 /// `GET /fhir/Group/[id]/$export`.
@@ -85,10 +121,30 @@ pub async fn export_instance(
     headers: HeaderMap,
     axum::extract::Query(params): Params,
 ) -> Result<Response, ApiError> {
-    if resource_type != "Group" {
-        return Err(not_offered(&format!("{resource_type}/{id}/$export"), "$export, Patient/$export and Group/[id]/$export"));
-    }
-    kick_off(state, headers, ExportLevel::Group(id.clone()), format!("Group/{id}/$export"), params).await
+    group_level(&resource_type, &id)?;
+    kick_off(state, headers, ExportLevel::Group(id.clone()), format!("Group/{id}/$export"), Sent::Query(params)).await
+}
+
+/// `POST /fhir/Group/[id]/$export` with a `Parameters` body.
+pub async fn export_instance_post(
+    State(state): State<AppState>,
+    Path((resource_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    axum::extract::Query(params): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    group_level(&resource_type, &id)?;
+    kick_off(state, headers, ExportLevel::Group(id.clone()), format!("Group/{id}/$export"), Sent::Body { params, body }).await
+}
+
+const EXPORTS: &str = "$export, Patient/$export and Group/[id]/$export";
+
+fn patient_level(resource_type: &str) -> Result<(), ApiError> {
+    if resource_type == "Patient" { Ok(()) } else { Err(not_offered(&format!("{resource_type}/$export"), EXPORTS)) }
+}
+
+fn group_level(resource_type: &str, id: &str) -> Result<(), ApiError> {
+    if resource_type == "Group" { Ok(()) } else { Err(not_offered(&format!("{resource_type}/{id}/$export"), EXPORTS)) }
 }
 
 fn not_offered(what: &str, offered: &str) -> ApiError {

@@ -1,5 +1,6 @@
-//! Bulk Data `$export` (kick-off, poll, download, cancel, errors, restart) and
-//! `Patient/$everything` over HTTP, against a server on 127.0.0.1:0 with its own data directory.
+//! Bulk Data `$export` (kick-off by GET and by POST, poll, download, cancel, errors, restart,
+//! resources shared by compartments) and `Patient/$everything` over HTTP, against a server on
+//! 127.0.0.1:0 with its own data directory.
 
 use reqwest::StatusCode;
 use salus_engine::{Caller, Engine};
@@ -50,11 +51,35 @@ impl Server {
         self.client.get(self.url(path)).header("Prefer", "respond-async").send().await.expect("send")
     }
 
+    /// A `POST` kick-off with `body` (a Parameters resource, or not).
+    async fn kick_off_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("Prefer", "respond-async")
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// Kicks off, polls until done and returns the manifest.
     async fn export(&self, path: &str) -> Value {
         let r = self.kick_off(path).await;
+        self.follow(path, r).await
+    }
+
+    /// Kicks off by `POST` with a Parameters body holding `parameters`, polls until done and
+    /// returns the manifest.
+    async fn export_post(&self, path: &str, parameters: Value) -> Value {
+        let r = self.kick_off_post(path, json!({"resourceType": "Parameters", "parameter": parameters})).await;
+        self.follow(path, r).await
+    }
+
+    async fn follow(&self, path: &str, r: reqwest::Response) -> Value {
         assert_eq!(r.status(), StatusCode::ACCEPTED, "{path}: {}", r.text().await.unwrap_or_default());
         let status = r.headers()["content-location"].to_str().expect("ascii").to_string();
+        assert!(status.starts_with(&self.url("/bulk-status/")), "{status}");
         self.wait(&status).await
     }
 
@@ -242,6 +267,203 @@ async fn an_unfinished_job_is_run_again_by_the_next_server() {
     let s = Server::start(dir.path()).await;
     let manifest = s.wait(&s.url("/bulk-status/0000aaaa")).await;
     assert_eq!(ids(&s.download(&manifest).await), ["Patient/p1", "Patient/p2"]);
+}
+
+/// The status and OperationOutcome of a refused kick-off.
+async fn refused(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    (status, r.json().await.expect("an OperationOutcome"))
+}
+
+fn expression(outcome: &Value) -> &str {
+    outcome["issue"][0]["expression"][0].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_post_kick_off_answers_like_a_get_at_every_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    for path in ["/$export", "/Patient/$export", "/Group/g1/$export"] {
+        let posted = s.export_post(path, json!([])).await;
+        assert_eq!(posted["request"].as_str().expect("request"), s.url(path), "the manifest names the kick-off");
+        assert_eq!(ids(&s.download(&posted).await), ids(&s.download(&s.export(path).await).await), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn post_parameters_mean_what_the_query_parameters_mean() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    let typed = s
+        .export_post("/$export", json!([
+            {"name": "_outputFormat", "valueString": "application/fhir+ndjson"},
+            {"name": "_type", "valueString": "Observation"},
+            {"name": "_type", "valueString": "Practitioner"},
+        ]))
+        .await;
+    let by_get = s.export("/$export?_type=Observation,Practitioner").await;
+    assert_eq!(ids(&s.download(&typed).await), ids(&s.download(&by_get).await), "_type repeated is _type as a list");
+
+    let filtered = s
+        .export_post("/Patient/$export", json!([
+            {"name": "_type", "valueString": "Observation"},
+            {"name": "_typeFilter", "valueString": "Observation?code=8867-4"},
+            {"name": "_typeFilter", "valueString": "Observation?subject=Patient/p1"},
+        ]))
+        .await;
+    assert_eq!(
+        ids(&s.download(&filtered).await),
+        ["Observation/p1-obs0", "Observation/p1-obs1", "Observation/p2-obs0"],
+        "either filter, each resource once"
+    );
+
+    let later = s.export_post("/Group/g1/$export", json!([{"name": "_since", "valueInstant": "2999-01-01T00:00:00Z"}])).await;
+    assert!(s.download(&later).await.is_empty(), "nothing was written after 2999");
+}
+
+#[tokio::test]
+async fn the_patient_parameter_limits_the_export_to_those_patients() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    s.put(json!({"resourceType": "Group", "id": "both", "type": "person", "actual": true,
+        "member": [{"entity": {"reference": "Patient/p1"}}, {"entity": {"reference": "Patient/p2"}}]}))
+    .await;
+    // The Group is in p2's compartment too (through `member`).
+    let p2 = ["Encounter/p2-enc", "Group/both", "Observation/p2-obs0", "Observation/p2-obs1", "Patient/p2"];
+    let only_p2 = json!([{"name": "patient", "valueReference": {"reference": "Patient/p2"}}]);
+    assert_eq!(ids(&s.download(&s.export_post("/Patient/$export", only_p2.clone()).await).await), p2);
+    assert_eq!(ids(&s.download(&s.export_post("/Group/both/$export", only_p2).await).await), p2);
+}
+
+#[tokio::test]
+async fn a_patient_the_export_cannot_cover_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    let patient = |id: &str| json!({"resourceType": "Parameters", "parameter": [{"name": "patient", "valueReference": {"reference": format!("Patient/{id}")}}]});
+    for (path, id, why) in [
+        ("/Patient/$export", "nobody", "an unknown patient"),
+        ("/Group/g1/$export", "p2", "a patient outside the Group"),
+        ("/$export", "p1", "any patient at the system level"),
+    ] {
+        let (status, outcome) = refused(s.kick_off_post(path, patient(id)).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+        assert_eq!(expression(&outcome), "patient", "{why}: {outcome}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_kick_off_without_prefer_respond_async_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    let r = s
+        .client
+        .post(s.url("/$export"))
+        .header("Content-Type", "application/fhir+json")
+        .body(json!({"resourceType": "Parameters"}).to_string())
+        .send()
+        .await
+        .expect("send");
+    let (status, outcome) = refused(r).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().contains("respond-async"));
+}
+
+#[tokio::test]
+async fn a_post_kick_off_takes_its_parameters_from_the_body_only() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    let (status, outcome) = refused(s.kick_off_post("/$export?_type=Patient", json!({"resourceType": "Parameters"})).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(expression(&outcome), "_type");
+}
+
+#[tokio::test]
+async fn an_unknown_parameter_in_the_body_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    let body = json!({"resourceType": "Parameters", "parameter": [{"name": "_elements", "valueString": "id"}]});
+    let (status, outcome) = refused(s.kick_off_post("/Patient/$export", body).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(expression(&outcome), "_elements");
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().contains("_elements"));
+}
+
+#[tokio::test]
+async fn a_parameter_of_the_wrong_type_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    for (entry, name) in [
+        (json!({"name": "_since", "valueDateTime": "2024-01-01T00:00:00Z"}), "_since"),
+        (json!({"name": "_since", "valueInstant": "yesterday"}), "_since"),
+        (json!({"name": "_type", "valueCode": "Patient"}), "_type"),
+        (json!({"name": "_type", "valueString": "Nonsense"}), "_type"),
+        (json!({"name": "_typeFilter", "valueString": "Observation?nonsense=1"}), "_typeFilter"),
+        (json!({"name": "_outputFormat", "valueString": "text/csv"}), "_outputFormat"),
+        (json!({"name": "patient", "valueString": "Patient/p1"}), "patient"),
+    ] {
+        let body = json!({"resourceType": "Parameters", "parameter": [entry]});
+        let (status, outcome) = refused(s.kick_off_post("/Patient/$export", body).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{entry}");
+        assert_eq!(expression(&outcome), name, "{entry}: {outcome}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_parameters_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    let (status, outcome) = refused(s.kick_off_post("/$export", json!({"resourceType": "Patient"})).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(expression(&outcome), "resourceType");
+    let r = s
+        .client
+        .post(s.url("/$export"))
+        .header("Prefer", "respond-async")
+        .header("Content-Type", "application/fhir+json")
+        .body("_type=Patient")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "not JSON");
+}
+
+#[tokio::test]
+async fn a_resource_in_two_exported_compartments_is_written_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    // In p1's compartment (subject) and p2's (performer); in both through Provenance.target.
+    s.put(json!({"resourceType": "Observation", "id": "shared", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"}, "performer": [{"reference": "Patient/p2"}]}))
+    .await;
+    s.put(json!({"resourceType": "Provenance", "id": "both", "recorded": "2020-05-01T10:00:00Z",
+        "target": [{"reference": "Patient/p2"}, {"reference": "Patient/p1"}],
+        "agent": [{"who": {"reference": "Practitioner/doc"}}]}))
+    .await;
+    s.put(json!({"resourceType": "Group", "id": "both", "type": "person", "actual": true,
+        "member": [{"entity": {"reference": "Patient/p2"}}, {"entity": {"reference": "Patient/p1"}}]}))
+    .await;
+    s.put(json!({"resourceType": "Group", "id": "second", "type": "person", "actual": true,
+        "member": [{"entity": {"reference": "Patient/p2"}}]}))
+    .await;
+    let once = |all: &[Value], key: &str| ids(all).iter().filter(|k| *k == key).count();
+    for path in ["/Patient/$export", "/Group/both/$export"] {
+        let all = s.download(&s.export(path).await).await;
+        println!("{path}: {} resources", all.len());
+        assert_eq!(once(&all, "Observation/shared"), 1, "{path}");
+        assert_eq!(once(&all, "Provenance/both"), 1, "{path}");
+        let mut unique = ids(&all);
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{path}: no resource twice");
+    }
+    // p1 (the smaller id) is not exported: p2's compartment still gives the shared resources.
+    let second = s.download(&s.export("/Group/second/$export?_type=Observation,Provenance").await).await;
+    assert_eq!(ids(&second), ["Observation/p2-obs0", "Observation/p2-obs1", "Observation/shared", "Provenance/both"]);
 }
 
 async fn everything(s: &Server, path: &str) -> (Vec<String>, Vec<String>, Option<String>) {
