@@ -30,6 +30,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use param_ids::ParamIds;
 
+/// WAL pages after which a COMMIT checkpoints (64 MB at 4 KB pages).
+const WAL_CHECKPOINT_PAGES: i64 = 16_384;
+
 /// Readers kept open for reuse; more are opened on demand under load and closed afterwards.
 const IDLE_READERS: usize = 8;
 
@@ -67,6 +70,11 @@ impl SqliteStore {
         configure(&writer, false).map_err(|e| open_error(e.to_string()))?;
         migrations::apply(&mut writer).map_err(|e| open_error(e.to_string()))?;
         let params = ParamIds::load(&writer).map_err(|e| open_error(e.to_string()))?;
+        // SQLite checkpoints inside the COMMIT that takes the WAL past this many pages, holding
+        // the write lock. At the default 1,000 (4 MB) the index pages a bulk load touches again
+        // and again were copied to the database file again and again; at 64 MB a Synthea load
+        // checkpoints a few times. Readers and crash recovery read a longer WAL, still small.
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(|e| open_error(e.to_string()))?;
         Ok(SqliteStore {
             params,
             path,
