@@ -23,9 +23,6 @@ pub mod products;
 
 pub use medication_safety::{Finding, FindingKind, Severity};
 pub use preventive::{CareGap, GapStatus, PatientRecord};
-// The date type of `PatientRecord` and `CareGap`, so that users of those need not depend on
-// salus-fhir to name it.
-pub use salus_fhir::date::Date;
 
 /// Errors of this crate. Input problems that can be described are reported as values
 /// (findings, `NotApplicable` gaps); these are the cases where no answer can be given.

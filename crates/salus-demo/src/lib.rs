@@ -34,13 +34,12 @@ mod rng;
 mod shared;
 mod vitals;
 
+use salus_fhir::date::Date;
 use serde_json::Value;
 
 pub use clinic_time::CLINIC_OFFSET;
 pub use demographics::MRN_SYSTEM;
 pub use medications::{MEDICATIONS, Medication, rxnorm_codes};
-// The type of `DemoOptions::as_of`, so that callers can set it without depending on salus-fhir.
-pub use salus_fhir::date::Date;
 
 /// How patient-bundle entries ask the server to store them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

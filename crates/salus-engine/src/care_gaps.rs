@@ -4,7 +4,8 @@
 //! owns the reading and the counting, the rules and their sources stay in salus-clinical.
 
 use crate::{Caller, Engine, EngineError, MAX_PAGE, SearchRequest};
-use salus_clinical::{CareGap, Date, PatientRecord};
+use salus_clinical::{CareGap, PatientRecord};
+use salus_fhir::date::Date;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

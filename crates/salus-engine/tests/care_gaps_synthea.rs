@@ -2,7 +2,7 @@
 //! every import succeeds with medication safety on (historic orders are not checked), and the
 //! care-gap worklist prints how many patients are due, overdue or satisfied per rule.
 
-use salus_engine::salus_clinical::Date;
+use salus_fhir::date::Date;
 use salus_engine::{Caller, Engine, MinimalValidator};
 use salus_store::{Store, sqlite::SqliteStore};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use salus_engine::Caller;
-use salus_engine::salus_clinical::{CareGap, Date, GapStatus};
+use salus_engine::salus_clinical::{CareGap, GapStatus};
+use salus_fhir::date::Date;
 use serde_json::{Value, json};
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {

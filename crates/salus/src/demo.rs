@@ -22,7 +22,7 @@ pub async fn load(engine: &Engine, request: DemoRequest) -> Result<(), String> {
         return Ok(());
     }
     let today = salus_engine::clock::format_instant(salus_engine::clock::now_ms());
-    let as_of = salus_demo::Date::parse(&today[..10]).map_err(|e| e.to_string())?;
+    let as_of = salus_fhir::date::Date::parse(&today[..10]).map_err(|e| e.to_string())?;
     let options = salus_demo::DemoOptions { seed: request.seed, patients: request.patients, as_of, ..Default::default() };
     let started = Instant::now();
     let shared = salus_demo::shared_bundle(&options);
