@@ -7,7 +7,7 @@
 use crate::{Caller, Engine, EngineError};
 use base64::Engine as _;
 use salus_search::query::{Summary, TotalMode};
-use salus_search::{Indexer, Query, Registry, SearchContext, SearchError};
+use salus_search::{CodeHierarchy, CodeSystems, Indexer, Query, Registry, SearchContext, SearchError};
 use salus_store::{SearchPosition, SortValue, StoreError, StoredVersion};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -20,6 +20,8 @@ pub const MAX_PAGE: usize = 1000;
 const MAX_ITERATE: usize = 5;
 /// Included resources per page, at most (a guard against `_revinclude=*` on a hub resource).
 const MAX_INCLUDED: usize = 5000;
+/// CodeSystems sharing one url that subsumption chooses the latest among, at most.
+const MAX_CODE_SYSTEM_VERSIONS: usize = 100;
 
 /// A search as the HTTP layer (or any channel) states it.
 #[derive(Debug, Clone, Default)]
@@ -168,13 +170,25 @@ impl Engine {
         self.search_state.indexer().index(resource)
     }
 
-    /// Parses a query (conditional interactions use this too) for `resource_type`.
+    /// Parses a query (conditional interactions use this too) for `resource_type`. No code
+    /// systems are loaded here, so token `:below` / `:above` is refused (see `search`).
     pub(crate) fn parse_query(
         &self,
         resource_type: Option<&str>,
         compartment: Option<(&str, &str)>,
         params: &[(String, String)],
         lenient: bool,
+    ) -> Result<Query, EngineError> {
+        self.parse_query_with(resource_type, compartment, params, lenient, None)
+    }
+
+    fn parse_query_with(
+        &self,
+        resource_type: Option<&str>,
+        compartment: Option<(&str, &str)>,
+        params: &[(String, String)],
+        lenient: bool,
+        code_systems: Option<&CodeSystems>,
     ) -> Result<Query, EngineError> {
         let indexer = self.search_state.indexer();
         let ctx = SearchContext {
@@ -183,8 +197,50 @@ impl Engine {
             compartment,
             lenient,
             now_ms: crate::clock::now_ms(),
+            code_systems,
         };
         salus_search::parse(&ctx, params).map_err(search_error)
+    }
+
+    /// The CodeSystems that token `:below` / `:above` values name, read at query time: for each
+    /// system, the latest current CodeSystem with that url (highest `version`, else the most
+    /// recently updated), as a hierarchy or the reason it cannot serve. A system the server has
+    /// no CodeSystem for stays absent, and the parser refuses it.
+    async fn code_systems(&self, params: &[(String, String)]) -> Result<CodeSystems, EngineError> {
+        let systems = salus_search::query::subsumption_systems(params);
+        if systems.is_empty() {
+            return Ok(CodeSystems::default());
+        }
+        let escape = |s: &str| s.replace('\\', "\\\\").replace(',', "\\,").replace('|', "\\|").replace('$', "\\$");
+        let mut lookups = Vec::with_capacity(systems.len());
+        for system in systems {
+            let query = self.parse_query(Some("CodeSystem"), None, &[("url".to_string(), escape(&system))], false)?;
+            lookups.push((system, query));
+        }
+        // Reading JSON and building hierarchies is CPU work: it stays on the store's blocking thread.
+        self.store
+            .read(move |tx| {
+                let mut out = CodeSystems::default();
+                for (system, query) in lookups {
+                    let mut hits = tx.search(&salus_store::SearchRequest { query, after: None, limit: MAX_CODE_SYSTEM_VERSIONS })?;
+                    // Oldest write first: among equals the latest write is chosen.
+                    hits.sort_by_key(|h| h.version.seq);
+                    let parsed: Vec<(Value, i64)> = hits
+                        .iter()
+                        .filter_map(|h| Some((serde_json::from_slice(h.version.body.as_deref()?).ok()?, h.version.last_updated_ms)))
+                        .collect();
+                    let candidates: Vec<(usize, Option<String>, i64)> = parsed
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (body, updated))| (i, body.get("version").and_then(Value::as_str).map(str::to_string), *updated))
+                        .collect();
+                    if let Some((body, _)) = salus_search::canonical::latest(&candidates).and_then(|i| parsed.get(i)) {
+                        out.insert(system, CodeHierarchy::from_code_system(body));
+                    }
+                }
+                Ok::<_, EngineError>(out)
+            })
+            .await
     }
 
     /// Searches on behalf of `caller`. An unknown parameter is a `BadRequest` naming it
@@ -200,7 +256,14 @@ impl Engine {
             None => (request, None, None),
         };
         let compartment = request.compartment.as_ref().map(|(c, i)| (c.as_str(), i.as_str()));
-        let query = self.parse_query(request.resource_type.as_deref(), compartment, &request.params, request.lenient)?;
+        let code_systems = self.code_systems(&request.params).await?;
+        let query = self.parse_query_with(
+            request.resource_type.as_deref(),
+            compartment,
+            &request.params,
+            request.lenient,
+            Some(&code_systems),
+        )?;
         let count = count_from_cursor.or(query.count).unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
         let summary_count = query.summary == Some(Summary::Count) || count == 0;
         let store_request = salus_store::SearchRequest { query: query.clone(), after, limit: count + 1 };

@@ -259,7 +259,14 @@ impl Oracle {
             .split('&')
             .map(|p| p.split_once('=').map_or((p.to_string(), String::new()), |(k, v)| (k.to_string(), v.to_string())))
             .collect();
-        let ctx = SearchContext { registry: &self.registry, resource_type: Some(ty), compartment: None, lenient: false, now_ms: 0 };
+        let ctx = SearchContext {
+            registry: &self.registry,
+            resource_type: Some(ty),
+            compartment: None,
+            lenient: false,
+            now_ms: 0,
+            code_systems: None,
+        };
         let q = salus_search::parse(&ctx, &params).unwrap_or_else(|e| panic!("{ty}?{query}: {e}"));
         self.corpus.search(&q)
     }
@@ -304,12 +311,15 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
         resources += load(&engine, f, &mut ids, &mut loaded).await;
     }
 
+    let lists = make_lists(&engine, &ids).await;
+    resources += lists.len();
+
     // Brute force: every stored resource read back, its terms computed afresh by FHIRPath.
     let indexer = Indexer::new(Arc::new(Registry::r4()), &FhirPathEngine);
     let mut corpus = Corpus::default();
     let types = ["Patient", "Observation", "Encounter", "Condition", "Immunization", "Procedure", "MedicationRequest",
         "DiagnosticReport", "CarePlan", "Claim", "ExplanationOfBenefit", "Organization", "Practitioner", "Goal",
-        "AllergyIntolerance", "ImagingStudy"];
+        "AllergyIntolerance", "ImagingStudy", "List"];
     for t in types {
         let mut request = SearchRequest { resource_type: Some(t.into()), params: vec![("_count".into(), "1000".into())], ..Default::default() };
         loop {
@@ -350,6 +360,18 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
         queries.push(("Observation".into(), format!("code={code}&date=ge201{}&status=final", i % 10)));
         queries.push(("Observation".into(), format!("_lastUpdated=ge{}", format_ms(0, 0))));
     }
+    // `_list`: every list against the types it holds, alone and with another parameter; a
+    // deleted list and an unknown one match nothing.
+    for l in &lists {
+        for t in ["Patient", "Observation", "Encounter", "Claim", "Condition", "Organization"] {
+            queries.push((t.into(), format!("_list={l}")));
+        }
+        queries.push(("Observation".into(), format!("_list={l}&status=final")));
+        queries.push(("Patient".into(), format!("_list={l}&gender=female")));
+        queries.push(("Encounter".into(), format!("_list={l}&_list={}", lists[0])));
+    }
+    queries.push(("Patient".into(), format!("_list={DELETED_LIST}")));
+    queries.push(("Observation".into(), "_list=no-such-list".into()));
 
     let mut differences = Vec::new();
     let mut compared = 0usize;
@@ -362,6 +384,8 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
         non_empty += usize::from(!expected.is_empty());
         let kind = if q.starts_with("_text=") || q.starts_with("_content=") {
             "full text"
+        } else if q.contains("_list=") {
+            "_list"
         } else if q.contains("_has:") {
             "_has"
         } else if q.split('&').any(|p| p.split('=').next().is_some_and(|n| n.contains('.'))) {
@@ -431,13 +455,127 @@ async fn generated_queries_agree_with_brute_force_over_synthea() {
             differences.push(format!("{t}?{q}&{inc}: {} included vs {}", included.len(), want.len()));
         }
     }
+    let (subsumption, subsumed, wide) = subsumption_checks(&oracle, &mut rng, &mut differences).await;
     println!(
         "oracle: {resources} resources loaded, {} queries ({non_empty} with matches, {compared} matches compared; by kind {kinds:?}), \
-         {paged} paged re-runs, {sorted} sorted and paged, {includes} include checks, {} differences",
+         {paged} paged re-runs, {sorted} sorted and paged, {includes} include checks, \
+         {subsumption} subsumption checks ({wide} reaching several codes, {subsumed} matches compared), {} differences",
         queries.len(),
         differences.len()
     );
     assert!(non_empty * 2 > queries.len(), "most generated queries should match something");
+    assert!(wide >= 3, "only {wide} subsumption checks reached more than one code");
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     assert!(queries.len() >= 200, "only {} queries were generated", queries.len());
+}
+
+/// A List created and then deleted: `_list` naming it matches nothing.
+const DELETED_LIST: &str = "oracle-list-deleted";
+
+/// Lists of loaded resources of every type (a few Patients each, then random picks), each also
+/// naming a resource that was never loaded; and one deleted list. Returns the live lists' ids.
+async fn make_lists(engine: &Engine, ids: &HashMap<String, String>) -> Vec<String> {
+    let mut refs: Vec<&String> = ids.values().collect();
+    refs.sort();
+    let patients: Vec<&String> = refs.iter().copied().filter(|r| r.starts_with("Patient/")).collect();
+    let mut rng = Rng(4_242);
+    let mut out = Vec::new();
+    let mut entries = Vec::new();
+    for l in 0..6 {
+        let mut items: Vec<&str> = (0..3).filter_map(|_| rng.pick(&patients).map(|r| r.as_str())).collect();
+        items.extend((0..5 + rng.below(60)).filter_map(|_| rng.pick(&refs).map(|r| r.as_str())));
+        items.push("Patient/never-loaded");
+        let id = format!("oracle-list-{l}");
+        let entry: Vec<Value> = items.iter().map(|r| serde_json::json!({"item": {"reference": r}})).collect();
+        let resource = serde_json::json!({"resourceType": "List", "status": "current", "mode": "working", "entry": entry});
+        entries.push(Entry::Create { resource, id: Some(id.clone()), if_none_exist: None });
+        out.push(id);
+    }
+    let deleted = serde_json::json!({"resourceType": "List", "status": "current", "mode": "working",
+        "entry": [{"item": {"reference": patients.first().map_or("Patient/x", |p| p.as_str())}}]});
+    entries.push(Entry::Create { resource: deleted, id: Some(DELETED_LIST.into()), if_none_exist: None });
+    engine.commit(&Caller::system(), entries).await.expect("lists");
+    let delete = Entry::Delete { resource_type: "List".into(), id: DELETED_LIST.into(), if_match: None };
+    engine.commit(&Caller::system(), vec![delete]).await.expect("delete list");
+    out
+}
+
+/// Token `:below` / `:above`: a made-up is-a tree over the SNOMED codes of the loaded
+/// Conditions (each code's parent one of the codes before it), stored as the server's
+/// CodeSystem for SNOMED; each search is compared with the closure walked here over the same
+/// tree and the Conditions' terms. Returns the searches compared, the matches compared, and
+/// how many searches reached more than one code.
+async fn subsumption_checks(oracle: &Oracle, rng: &mut Rng, differences: &mut Vec<String>) -> (usize, usize, usize) {
+    const SCT: &str = "http://snomed.info/sct";
+    let mut codes: Vec<String> = oracle
+        .corpus
+        .ids("Condition")
+        .iter()
+        .filter_map(|i| oracle.corpus.terms("Condition", i))
+        .flat_map(|t| t.tokens.iter())
+        .filter(|k| k.param == "code" && k.system.as_deref() == Some(SCT))
+        .filter_map(|k| k.code.clone())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let parent: Vec<Option<usize>> = (0..codes.len()).map(|i| (i > 0).then(|| rng.below(i))).collect();
+    let concepts: Vec<Value> = codes
+        .iter()
+        .zip(&parent)
+        .map(|(c, p)| match p {
+            Some(p) => serde_json::json!({"code": c, "property": [{"code": "parent", "valueCode": codes[*p]}]}),
+            None => serde_json::json!({"code": c}),
+        })
+        .collect();
+    let cs = serde_json::json!({"resourceType": "CodeSystem", "url": SCT, "status": "active", "content": "fragment",
+        "hierarchyMeaning": "is-a", "concept": concepts});
+    let create = Entry::Create { resource: cs, id: Some("oracle-sct".into()), if_none_exist: None };
+    oracle.engine.commit(&Caller::system(), vec![create]).await.expect("code system");
+
+    let below = |i: usize| -> BTreeSet<usize> {
+        let mut set = BTreeSet::from([i]);
+        loop {
+            let more: Vec<usize> = (0..codes.len()).filter(|j| parent[*j].is_some_and(|p| set.contains(&p)) && !set.contains(j)).collect();
+            if more.is_empty() {
+                return set;
+            }
+            set.extend(more);
+        }
+    };
+    let above = |mut i: usize| -> BTreeSet<usize> {
+        let mut set = BTreeSet::from([i]);
+        while let Some(p) = parent[i] {
+            set.insert(p);
+            i = p;
+        }
+        set
+    };
+    let (mut checked, mut matched, mut wide) = (0, 0, 0);
+    for round in 0..12 {
+        let Some(i) = (!codes.is_empty()).then(|| rng.below(codes.len())) else { break };
+        let (modifier, set) = if round % 3 == 2 { ("above", above(i)) } else { ("below", below(i)) };
+        let wanted: BTreeSet<&str> = set.iter().map(|j| codes[*j].as_str()).collect();
+        let want: BTreeSet<(String, String)> = oracle
+            .corpus
+            .ids("Condition")
+            .into_iter()
+            .filter(|id| {
+                oracle.corpus.terms("Condition", id).is_some_and(|t| {
+                    t.tokens.iter().any(|k| {
+                        k.param == "code" && k.system.as_deref() == Some(SCT) && k.code.as_deref().is_some_and(|c| wanted.contains(c))
+                    })
+                })
+            })
+            .map(|id| ("Condition".to_string(), id))
+            .collect();
+        let q = format!("code:{modifier}={SCT}|{}", esc(&codes[i]));
+        let (got, _) = oracle.engine_ids("Condition", &q, 1000).await;
+        checked += 1;
+        matched += want.len();
+        wide += usize::from(set.len() > 1);
+        if got.iter().cloned().collect::<BTreeSet<_>>() != want || got.len() != want.len() {
+            differences.push(format!("Condition?{q}: engine {} vs closure {}", got.len(), want.len()));
+        }
+    }
+    (checked, matched, wide)
 }

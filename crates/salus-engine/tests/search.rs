@@ -337,7 +337,8 @@ async fn garbage_queries_never_panic() {
         "_include=x", "_include=Observation", "_revinclude=:::", "code=a|b|c", "code:in=http://nope", "a:b:c=d",
         "code-value-quantity=x", "code-value-quantity=a$b$c", "_cursor=%%%", "_summary=maybe", "_total=many",
         "date=ap", "identifier:of-type=x", "subject:Patient.name:exact.x=1", "_lastUpdated=x", "\u{0}=\u{0}",
-        "name:contains=%_\\", "_id=", "_type=Nope",
+        "name:contains=%_\\", "_id=", "_type=Nope", "_list=", "_list=$x", "_list=a/b", "_list:not=1", "code:below=",
+        "code:below=|", "code:above=x|", "code:below=http://x|y,z", "code:below=a\\|b|c", "name:below=x|y",
     ];
     let mut errors = 0;
     for q in junk {
@@ -351,4 +352,272 @@ async fn garbage_queries_never_panic() {
     let many = vec!["x"; 400].join(",");
     let err = search(&e, "Provenance", &format!("target.name={many}")).await.expect_err("too large");
     assert!(matches!(err, EngineError::BadRequest { .. }), "{err}");
+}
+
+async fn update(engine: &Engine, resource: Value) {
+    let (ty, id) = (resource["resourceType"].as_str().expect("type"), resource["id"].as_str().expect("id"));
+    let entry = Entry::Update { resource_type: ty.into(), id: id.into(), resource: resource.clone(), if_match: None };
+    engine.commit(&Caller::system(), vec![entry]).await.expect("update");
+}
+
+async fn delete(engine: &Engine, ty: &str, id: &str) {
+    let entry = Entry::Delete { resource_type: ty.into(), id: id.into(), if_match: None };
+    engine.commit(&Caller::system(), vec![entry]).await.expect("delete");
+}
+
+fn list(id: &str, items: &[&str]) -> Value {
+    let entries: Vec<Value> = items.iter().map(|r| json!({"item": {"reference": r}})).collect();
+    json!({"resourceType": "List", "id": id, "status": "current", "mode": "working", "entry": entries})
+}
+
+fn included(r: &SearchResult) -> Vec<String> {
+    let mut out: Vec<String> = r.included.iter().map(|v| format!("{}/{}", v.resource_type, v.id)).collect();
+    out.sort();
+    out
+}
+
+// `_list` (R4 search 3.1.1.4.6): the resources a List's entries refer to.
+
+#[tokio::test]
+async fn list_matches_the_resources_its_entries_refer_to() {
+    let (_d, e) = fixture().await;
+    put(&e, list("l1", &["Patient/p1", "Observation/o1"])).await;
+    assert_eq!(ids(&e, "Patient", "_list=l1").await, ["p1"]);
+    assert_eq!(ids(&e, "Observation", "_list=l1").await, ["o1"]);
+    assert!(ids(&e, "Organization", "_list=l1").await.is_empty());
+}
+
+#[tokio::test]
+async fn list_combines_with_other_parameters() {
+    let (_d, e) = fixture().await;
+    put(&e, list("l1", &["Observation/o1", "Observation/o2"])).await;
+    assert_eq!(ids(&e, "Observation", "_list=l1&status=final").await, ["o1"]);
+    assert_eq!(ids(&e, "Observation", "_list=l1&_list=l1").await, ["o1", "o2"]);
+}
+
+#[tokio::test]
+async fn an_unknown_list_matches_nothing() {
+    let (_d, e) = fixture().await;
+    assert!(ids(&e, "Patient", "_list=nope").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_list_matches_nothing() {
+    let (_d, e) = fixture().await;
+    put(&e, list("l1", &["Patient/p1"])).await;
+    delete(&e, "List", "l1").await;
+    assert!(ids(&e, "Patient", "_list=l1").await.is_empty());
+}
+
+#[tokio::test]
+async fn list_reads_the_current_version_of_the_list() {
+    let (_d, e) = fixture().await;
+    put(&e, list("l1", &["Patient/p1"])).await;
+    update(&e, list("l1", &["Patient/p2"])).await;
+    assert_eq!(ids(&e, "Patient", "_list=l1").await, ["p2"]);
+}
+
+#[tokio::test]
+async fn a_system_search_by_list_returns_every_listed_type() {
+    let (_d, e) = fixture().await;
+    put(&e, list("l1", &["Patient/p1", "Observation/o2", "Organization/org1"])).await;
+    assert_eq!(ids(&e, "", "_list=l1").await, ["o2", "org1", "p1"]);
+}
+
+#[tokio::test]
+async fn functional_lists_are_not_supported() {
+    let (_d, e) = fixture().await;
+    let err = search(&e, "Condition", "_list=$current-problems").await.expect_err("functional list");
+    assert!(matches!(&err, EngineError::NotSupported(m) if m.contains("functional")), "{err}");
+}
+
+// `_include` / `_revinclude` of canonical references (R4 search 3.1.1.5.5): the canonical
+// resource whose `url` (and `version`, when named) matches; the latest version when unnamed.
+
+const INTAKE: &str = "http://example.org/Questionnaire/intake";
+
+async fn questionnaires() -> (tempfile::TempDir, Engine) {
+    let (d, e) = engine();
+    for (id, version) in [("q1", "1.9"), ("q2", "1.10")] {
+        put(&e, json!({"resourceType": "Questionnaire", "id": id, "url": INTAKE, "version": version, "status": "active"})).await;
+    }
+    put(&e, json!({"resourceType": "Questionnaire", "id": "q3", "url": "http://example.org/Questionnaire/other", "status": "active"})).await;
+    put(&e, json!({"resourceType": "QuestionnaireResponse", "id": "r1", "status": "completed", "questionnaire": INTAKE})).await;
+    put(&e, json!({"resourceType": "QuestionnaireResponse", "id": "r2", "status": "completed", "questionnaire": format!("{INTAKE}|1.9")})).await;
+    (d, e)
+}
+
+#[tokio::test]
+async fn include_follows_a_versioned_canonical_to_that_version() {
+    let (_d, e) = questionnaires().await;
+    let r = search(&e, "QuestionnaireResponse", "_id=r2&_include=QuestionnaireResponse:questionnaire").await.expect("search");
+    assert_eq!(included(&r), ["Questionnaire/q1"]);
+}
+
+#[tokio::test]
+async fn include_follows_an_unversioned_canonical_to_the_highest_version() {
+    let (_d, e) = questionnaires().await;
+    let r = search(&e, "QuestionnaireResponse", "_id=r1&_include=QuestionnaireResponse:questionnaire").await.expect("search");
+    assert_eq!(included(&r), ["Questionnaire/q2"], "1.10 is a later version than 1.9");
+}
+
+#[tokio::test]
+async fn include_of_an_unversioned_canonical_without_versions_takes_the_most_recently_updated() {
+    let (_d, e) = engine();
+    let url = "http://example.org/PlanDefinition/diabetes";
+    put(&e, json!({"resourceType": "PlanDefinition", "id": "pd-old", "url": url, "status": "active"})).await;
+    put(&e, json!({"resourceType": "PlanDefinition", "id": "pd-new", "url": url, "status": "active"})).await;
+    put(&e, json!({"resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
+        "subject": {"reference": "Patient/p1"}, "instantiatesCanonical": [url]})).await;
+    let r = search(&e, "CarePlan", "_include=CarePlan:instantiates-canonical").await.expect("search");
+    assert_eq!(included(&r), ["PlanDefinition/pd-new"]);
+}
+
+#[tokio::test]
+async fn include_of_a_canonical_skips_deleted_definitions() {
+    let (_d, e) = questionnaires().await;
+    delete(&e, "Questionnaire", "q2").await;
+    let r = search(&e, "QuestionnaireResponse", "_id=r1&_include=QuestionnaireResponse:questionnaire").await.expect("search");
+    assert_eq!(included(&r), ["Questionnaire/q1"], "the latest remaining version");
+}
+
+#[tokio::test]
+async fn include_of_a_canonical_respects_the_target_type() {
+    let (_d, e) = questionnaires().await;
+    let r = search(&e, "QuestionnaireResponse", "_id=r1&_include=QuestionnaireResponse:questionnaire:Questionnaire")
+        .await
+        .expect("search");
+    assert_eq!(included(&r), ["Questionnaire/q2"]);
+    let r = search(&e, "QuestionnaireResponse", "_id=r1&_include=*").await.expect("star");
+    assert_eq!(included(&r), ["Questionnaire/q2"]);
+}
+
+#[tokio::test]
+async fn revinclude_finds_canonical_references_to_the_version_they_name() {
+    let (_d, e) = questionnaires().await;
+    let r = search(&e, "Questionnaire", "_id=q1&_revinclude=QuestionnaireResponse:questionnaire").await.expect("q1");
+    assert_eq!(included(&r), ["QuestionnaireResponse/r2"]);
+    let r = search(&e, "Questionnaire", "_id=q2&_revinclude=QuestionnaireResponse:questionnaire").await.expect("q2");
+    assert_eq!(included(&r), ["QuestionnaireResponse/r1"], "an unversioned reference means the latest version");
+    let r = search(&e, "Questionnaire", "_id=q3&_revinclude=QuestionnaireResponse:questionnaire").await.expect("q3");
+    assert!(included(&r).is_empty());
+}
+
+#[tokio::test]
+async fn include_iterate_follows_plan_definition_action_definitions() {
+    let (_d, e) = engine();
+    let (plan, activity) = ("http://example.org/PlanDefinition/flu", "http://example.org/ActivityDefinition/vaccinate");
+    put(&e, json!({"resourceType": "ActivityDefinition", "id": "ad1", "url": activity, "version": "2", "status": "active"})).await;
+    put(&e, json!({"resourceType": "PlanDefinition", "id": "pd1", "url": plan, "status": "active",
+        "action": [{"title": "Vaccinate", "definitionCanonical": format!("{activity}|2")}]})).await;
+    put(&e, json!({"resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
+        "subject": {"reference": "Patient/p1"}, "instantiatesCanonical": [plan]})).await;
+    let r = search(&e, "CarePlan", "_include=CarePlan:instantiates-canonical&_include:iterate=PlanDefinition:definition")
+        .await
+        .expect("search");
+    assert_eq!(included(&r), ["ActivityDefinition/ad1", "PlanDefinition/pd1"]);
+}
+
+// Token `:below` / `:above` (R4: subsumption) through the server's CodeSystem hierarchies.
+
+const CS: &str = "http://example.org/cs";
+
+/// A is-a hierarchy: A above B above C, A above D; E alone. One Condition of Patient p1 per
+/// code, and one coded in another system.
+async fn coded_conditions() -> (tempfile::TempDir, Engine) {
+    let (d, e) = engine();
+    put(&e, json!({"resourceType": "Patient", "id": "p1"})).await;
+    put(&e, json!({"resourceType": "CodeSystem", "id": "cs", "url": CS, "version": "1", "status": "active", "content": "complete",
+        "hierarchyMeaning": "is-a", "concept": [
+            {"code": "A", "concept": [{"code": "B", "concept": [{"code": "C"}]}, {"code": "D"}]}, {"code": "E"}]})).await;
+    for code in ["A", "B", "C", "D", "E"] {
+        put(&e, condition(&format!("c{code}"), CS, code)).await;
+    }
+    put(&e, condition("cX", "http://example.org/other", "B")).await;
+    (d, e)
+}
+
+fn condition(id: &str, system: &str, code: &str) -> Value {
+    json!({"resourceType": "Condition", "id": id, "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": system, "code": code}]}})
+}
+
+#[tokio::test]
+async fn token_below_matches_the_code_and_its_descendants() {
+    let (_d, e) = coded_conditions().await;
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|B")).await, ["cB", "cC"]);
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|A")).await, ["cA", "cB", "cC", "cD"]);
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|E")).await, ["cE"]);
+}
+
+#[tokio::test]
+async fn token_above_matches_the_code_and_its_ancestors() {
+    let (_d, e) = coded_conditions().await;
+    assert_eq!(ids(&e, "Condition", &format!("code:above={CS}|C")).await, ["cA", "cB", "cC"]);
+    assert_eq!(ids(&e, "Condition", &format!("code:above={CS}|D")).await, ["cA", "cD"]);
+}
+
+#[tokio::test]
+async fn token_below_takes_alternatives_and_other_parameters() {
+    let (_d, e) = coded_conditions().await;
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|C,{CS}|D")).await, ["cC", "cD"]);
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|A&_id=cB,cE")).await, ["cB"]);
+    assert_eq!(ids(&e, "Patient", &format!("_has:Condition:patient:code:below={CS}|D")).await, ["p1"]);
+}
+
+#[tokio::test]
+async fn token_below_on_a_system_without_a_code_system_is_refused() {
+    let (_d, e) = coded_conditions().await;
+    let err = search(&e, "Condition", "code:below=http://snomed.info/sct|73211009").await.expect_err("no CodeSystem");
+    assert!(
+        matches!(&err, EngineError::BadRequest { message, .. }
+            if message.contains("cannot evaluate subsumption") && message.contains("http://snomed.info/sct")),
+        "{err}"
+    );
+    let err = search(&e, "Condition", "code:below=B").await.expect_err("no system");
+    assert!(matches!(&err, EngineError::BadRequest { message, .. } if message.contains("system|code")), "{err}");
+}
+
+#[tokio::test]
+async fn token_below_on_a_code_the_code_system_lacks_is_refused() {
+    let (_d, e) = coded_conditions().await;
+    let err = search(&e, "Condition", &format!("code:below={CS}|Z")).await.expect_err("unknown code");
+    assert!(matches!(&err, EngineError::BadRequest { message, .. } if message.contains("`Z`")), "{err}");
+}
+
+#[tokio::test]
+async fn token_below_requires_an_is_a_hierarchy() {
+    let (_d, e) = engine();
+    put(&e, json!({"resourceType": "CodeSystem", "id": "g", "url": "http://example.org/groups", "status": "active",
+        "content": "complete", "hierarchyMeaning": "grouped-by", "concept": [{"code": "G", "concept": [{"code": "H"}]}]})).await;
+    let err = search(&e, "Condition", "code:below=http://example.org/groups|G").await.expect_err("grouped-by");
+    assert!(matches!(&err, EngineError::BadRequest { message, .. } if message.contains("grouped-by")), "{err}");
+}
+
+#[tokio::test]
+async fn token_below_follows_parent_properties() {
+    let (_d, e) = engine();
+    put(&e, json!({"resourceType": "CodeSystem", "id": "p", "url": CS, "status": "active", "content": "complete",
+        "hierarchyMeaning": "is-a", "property": [{"code": "parent", "uri": "http://hl7.org/fhir/concept-properties#parent", "type": "code"}],
+        "concept": [{"code": "A"}, {"code": "B", "property": [{"code": "parent", "valueCode": "A"}]}, {"code": "C"}]})).await;
+    for code in ["A", "B", "C"] {
+        put(&e, condition(&format!("c{code}"), CS, code)).await;
+    }
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|A")).await, ["cA", "cB"]);
+}
+
+#[tokio::test]
+async fn token_below_uses_the_latest_code_system_version() {
+    let (_d, e) = coded_conditions().await;
+    put(&e, json!({"resourceType": "CodeSystem", "id": "cs2", "url": CS, "version": "2", "status": "active",
+        "content": "complete", "hierarchyMeaning": "is-a", "concept": [{"code": "E", "concept": [{"code": "A"}]}]})).await;
+    assert_eq!(ids(&e, "Condition", &format!("code:below={CS}|E")).await, ["cA", "cE"], "version 2 puts A under E");
+}
+
+#[tokio::test]
+async fn subsumption_is_refused_in_conditional_criteria() {
+    let (_d, e) = coded_conditions().await;
+    let entry = Entry::ConditionalDelete { resource_type: "Condition".into(), criteria: format!("code:below={CS}|A") };
+    let err = e.commit(&Caller::system(), vec![entry]).await.expect_err("no subsumption in criteria");
+    assert!(err.to_string().contains("searches only"), "{err}");
 }

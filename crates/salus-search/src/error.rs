@@ -14,6 +14,9 @@ pub enum SearchError {
     UnknownCompartment(String),
     #[error("{0}")]
     Unsupported(String),
+    /// Token `:below` / `:above` on a code system whose hierarchy the server does not have.
+    #[error("`{param}`: this server cannot evaluate subsumption for the code system `{system}`: {reason}")]
+    Subsumption { param: String, system: String, reason: String },
     #[error("the SearchParameter cannot be used: {0}")]
     InvalidSearchParameter(String),
     #[error("the search is too large to run ({weight} predicates over all the types it reaches, at most {max}): name the resource type, the chain's target type (`subject:Patient.name`), or give fewer values")]

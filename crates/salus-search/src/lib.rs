@@ -5,6 +5,7 @@
 //! index terms (the reference the SQL backends are tested against). The store compiles a
 //! [`Query`] to SQL; the engine ties both to its read and write paths.
 
+pub mod canonical;
 pub mod date;
 mod error;
 pub mod extract;
@@ -15,6 +16,7 @@ pub mod matcher;
 pub mod path;
 pub mod query;
 mod registry;
+pub mod subsumption;
 pub mod terms;
 pub mod text;
 pub mod ucum;
@@ -23,6 +25,7 @@ pub use error::SearchError;
 pub use index::Indexer;
 pub use query::{Query, SearchContext, parse};
 pub use registry::{Component, ParamType, Registry, SearchParam};
+pub use subsumption::{CodeHierarchy, CodeSystems};
 pub use terms::IndexTerms;
 
 /// The code system of `Money.currency` when indexed as a quantity.

@@ -18,11 +18,17 @@ const PIECES: &[&str] = &[
     "a", "é", "µ", "\u{10FFFF}", "0", "9", "-", ".", ":", "|", "$", ",", "\\", "/", "%", "_", "=", "&", "(", ")", "'",
     "eq", "ap", "ge", "T", "Z", "+", "e", "2019", "Patient", "subject", "_has", "code", "name", ":not", ":missing",
     ":Patient", ".name", "*", "http://", "urn:", "{", "}", "[", "]", " ", "\u{0}", "10*", "mg", "_count", "_sort",
+    ":below", ":above", "_list",
 ];
 
 #[test]
 fn garbage_queries_are_refused_or_parsed_never_panicking() {
     let registry = Registry::r4();
+    // Subsumption through a small hierarchy for the system `urn:`, which the pieces can spell.
+    let cs = serde_json::json!({"resourceType": "CodeSystem", "hierarchyMeaning": "is-a",
+        "concept": [{"code": "a", "concept": [{"code": "0"}, {"code": "9"}]}]});
+    let mut systems = salus_search::CodeSystems::default();
+    systems.insert("urn:", salus_search::CodeHierarchy::from_code_system(&cs));
     let mut rng = Rng(7);
     let (mut ok, mut refused) = (0, 0);
     for i in 0..5000 {
@@ -30,7 +36,7 @@ fn garbage_queries_are_refused_or_parsed_never_panicking() {
             (0..1 + rng.next() % 3).map(|_| (rng.text(PIECES, 8), rng.text(PIECES, 12))).collect();
         let ty = ["Observation", "Patient", "Nope"][i % 3];
         for compartment in [None, Some(("Patient", "p1")), Some(("Nope", "é"))] {
-            let ctx = SearchContext { registry: &registry, resource_type: Some(ty), compartment, lenient: i % 2 == 0, now_ms: 0 };
+            let ctx = SearchContext { registry: &registry, resource_type: Some(ty), compartment, lenient: i % 2 == 0, now_ms: 0, code_systems: (i % 3 != 1).then_some(&systems) };
             match salus_search::parse(&ctx, &params) {
                 Ok(_) => ok += 1,
                 Err(_) => refused += 1,

@@ -1,6 +1,7 @@
 //! Every search SQL uses an index: one query per parameter type (and per modifier, chain,
-//! `_has`, sort and cursor form) is compiled by the shared builder, and SQLite's
-//! `EXPLAIN QUERY PLAN` must show no full scan of `resources` or of an index table.
+//! `_has`, `_list`, subsumption, sort and cursor form) is compiled by the shared builder, and
+//! SQLite's `EXPLAIN QUERY PLAN` must show no full scan of `resources` or of an index table;
+//! nor may any statement of an include or reverse include, local or canonical.
 
 use salus_search::{Registry, SearchContext};
 use salus_store::sqlite::SqliteStore;
@@ -37,6 +38,32 @@ const CASES: &[(&str, &str)] = &[
     ("Observation", "code=1234-5&_sort=date,-_lastUpdated"),
     ("Condition", "_text=asthma"),
     ("Condition", "_content=hay fever,asthma"),
+    ("Patient", "_list=42"),
+    ("Observation", "_list=42&code=http://loinc.org|1234-5"),
+    ("Condition", "code:below=http://example.org/cs|A"),
+    ("Condition", "code:above=http://example.org/cs|C&patient=p1"),
+];
+
+/// The code system the subsumption cases expand through: A above B above C.
+fn code_systems() -> salus_search::CodeSystems {
+    let cs = serde_json::json!({"resourceType": "CodeSystem", "url": "http://example.org/cs", "hierarchyMeaning": "is-a",
+        "concept": [{"code": "A", "concept": [{"code": "B", "concept": [{"code": "C"}]}]}]});
+    let mut systems = salus_search::CodeSystems::default();
+    systems.insert("http://example.org/cs", salus_search::CodeHierarchy::from_code_system(&cs));
+    systems
+}
+
+/// Includes and reverse includes, local and canonical, for one resource each.
+const INCLUDES: &[(&str, &str, &str, bool)] = &[
+    ("Observation", "o1", "Observation:subject", false),
+    ("Observation", "o1", "Observation:subject:Patient", false),
+    ("Observation", "o1", "*", false),
+    ("CarePlan", "c1", "CarePlan:instantiates-canonical", false),
+    ("QuestionnaireResponse", "r1", "QuestionnaireResponse:questionnaire", false),
+    ("Patient", "p1", "Observation:subject", true),
+    ("Patient", "p1", "Observation:*", true),
+    ("Questionnaire", "q1", "QuestionnaireResponse:questionnaire", true),
+    ("PlanDefinition", "pd1", "*", true),
 ];
 
 /// Plan lines that read a whole table: `SCAN t` without an index. Scanning the page's own
@@ -68,6 +95,7 @@ fn every_search_query_uses_an_index() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(dir.path()).expect("open");
     let registry = Registry::r4();
+    let systems = code_systems();
     let mut checked = 0;
     let mut failures = Vec::new();
     for (ty, q) in CASES {
@@ -75,7 +103,14 @@ fn every_search_query_uses_an_index() {
             .split('&')
             .map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or_default())
             .collect();
-        let ctx = SearchContext { registry: &registry, resource_type: Some(ty), compartment: None, lenient: false, now_ms: 0 };
+        let ctx = SearchContext {
+            registry: &registry,
+            resource_type: Some(ty),
+            compartment: None,
+            lenient: false,
+            now_ms: 0,
+            code_systems: Some(&systems),
+        };
         let query = salus_search::parse(&ctx, &params).unwrap_or_else(|e| panic!("{ty}?{q}: {e}"));
         let keys = query.sort.iter().map(|_| SortValue::Int(0)).collect();
         for after in [None, Some(SearchPosition { keys, resource_type: (*ty).into(), id: "x".into() })] {
@@ -92,12 +127,40 @@ fn every_search_query_uses_an_index() {
         }
     }
     // Compartment searches read the reference index too.
-    let ctx = SearchContext { registry: &registry, resource_type: Some("Observation"), compartment: Some(("Patient", "p1")), lenient: false, now_ms: 0 };
+    let ctx = SearchContext {
+        registry: &registry,
+        resource_type: Some("Observation"),
+        compartment: Some(("Patient", "p1")),
+        lenient: false,
+        now_ms: 0,
+        code_systems: None,
+    };
     let query = salus_search::parse(&ctx, &[]).expect("compartment");
     let (sql, plan) = store.explain(&SearchRequest { query, after: None, limit: 21 }).expect("explain");
     checked += 1;
     if !full_scans(&plan).is_empty() {
         failures.push(format!("compartment: {sql}\n{plan:#?}"));
+    }
+    // Includes: every statement one include runs for one resource, canonical lookups too.
+    for (ty, id, value, reverse) in INCLUDES {
+        let name = if *reverse { "_revinclude" } else { "_include" };
+        let pairs = [(name.to_string(), value.to_string())];
+        let ctx = SearchContext { registry: &registry, resource_type: Some(ty), compartment: None, lenient: false, now_ms: 0, code_systems: None };
+        let query = salus_search::parse(&ctx, &pairs).unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+        let include = if *reverse { &query.revincludes[0] } else { &query.includes[0] };
+        for (sql, plan) in store.explain_included((ty, id), include, *reverse).unwrap_or_else(|e| panic!("{name}={value}: {e}")) {
+            checked += 1;
+            if std::env::var("SHOW_PLANS").is_ok() {
+                println!("{ty}/{id} {name}={value}\n  {sql}\n  {}", plan.join("\n  "));
+            }
+            // An include looks rows up by key: a range over an index (`target_id>?`) walks
+            // every row of a parameter.
+            let mut scans = full_scans(&plan);
+            scans.extend(plan.iter().filter(|l| l.contains(">?") || l.contains("<?")).cloned());
+            if !scans.is_empty() {
+                failures.push(format!("{ty}/{id} {name}={value}: {scans:?}\n  {sql}\n  plan: {plan:#?}"));
+            }
+        }
     }
     println!("search plans checked: {checked}, with a full table scan: {}", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -13,6 +13,27 @@ pub fn split_alternatives(value: &str) -> Vec<String> {
     value::parts(value, ',')
 }
 
+/// The code systems that token `:below` / `:above` values name (`system|code`), each once:
+/// what the engine loads before parsing a query (see [`crate::subsumption`]). A `uri`
+/// parameter's `:below` has no `|` and names none.
+pub fn subsumption_systems(params: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (name, v) in params {
+        if !(name.ends_with(":below") || name.ends_with(":above")) {
+            continue;
+        }
+        for alternative in value::split_escaped(v, ',') {
+            if let [system, _] = value::parts(&alternative, '|').as_slice()
+                && !system.is_empty()
+                && !out.contains(system)
+            {
+                out.push(system.clone());
+            }
+        }
+    }
+    out
+}
+
 use crate::date::DateRange;
 use crate::registry::ParamType;
 

@@ -30,6 +30,10 @@ pub struct SearchContext<'a> {
     pub lenient: bool,
     /// Now, for `ap` on dates.
     pub now_ms: i64,
+    /// The code systems token `:below` / `:above` may use, loaded by the caller for the
+    /// systems the query names ([`super::subsumption_systems`]); `None` where none were loaded,
+    /// and subsumption is refused.
+    pub code_systems: Option<&'a crate::CodeSystems>,
 }
 
 pub fn parse(ctx: &SearchContext<'_>, params: &[(String, String)]) -> Result<Query, SearchError> {
@@ -216,7 +220,7 @@ fn control(ctx: &SearchContext<'_>, query: &mut Query, name: &str, value: &str) 
                 query.revincludes.push(include);
             }
         }
-        "_query" | "_filter" | "_list" | "_contained" | "_containedType" | "_source"
+        "_query" | "_filter" | "_contained" | "_containedType" | "_source"
             if ctx.registry.get(query.types.first().map_or("Resource", String::as_str), base).is_none()
                 || base == "_query" =>
         {
@@ -341,6 +345,12 @@ fn condition(
             })?;
             return Ok(Some(Condition::FullText { narrative: code == "_text", expression }));
         }
+        "_list" => {
+            if modifier.is_some() {
+                return Err(unsupported(name, modifier));
+            }
+            return list(name, value).map(Some);
+        }
         "_lastUpdated" => {
             if modifier.is_some() {
                 return Err(unsupported(name, modifier));
@@ -355,6 +365,74 @@ fn condition(
     }
     let Some(p) = ctx.registry.get(resource_type, code) else { return Ok(None) };
     filter(ctx, p, name, modifier, value).map(Some)
+}
+
+/// `_list=id`: the resources the List's `entry.item` refers to, which is `_has:List:item:_id=id`
+/// (an unknown or deleted List refers to nothing). Functional lists (`$current-problems`, ...)
+/// are computed lists this server does not keep.
+fn list(name: &str, value: &str) -> Result<Condition, SearchError> {
+    let bad = |reason: &str| SearchError::BadValue { param: name.into(), value: value.into(), reason: reason.into() };
+    let mut ids = Vec::new();
+    for v in parts(value, ',').into_iter().filter(|v| !v.is_empty()) {
+        if v.starts_with('$') {
+            return Err(SearchError::Unsupported(format!(
+                "`_list={v}`: functional lists are not supported; name a List resource by its id"
+            )));
+        }
+        let id = v.strip_prefix("List/").unwrap_or(&v);
+        if !salus_fhir::resource::is_valid_id(id) {
+            return Err(bad("expected the id of a List resource"));
+        }
+        ids.push(id.to_string());
+    }
+    if ids.is_empty() {
+        return Err(bad("the value is empty"));
+    }
+    Ok(Condition::Has { source_type: "List".into(), param: "item".into(), inner: Box::new(Condition::Ids(ids)) })
+}
+
+/// Token `:below` / `:above`: each `system|code` expanded through the system's CodeSystem
+/// hierarchy into the codes it subsumes (or that subsume it), matched like `:in`.
+fn subsumed(ctx: &SearchContext<'_>, name: &str, values: &[&String], below: bool) -> Result<Predicate, SearchError> {
+    let modifier = if below { "below" } else { "above" };
+    let mut codes = Vec::new();
+    for v in values {
+        let split = parts(v, '|');
+        let (system, code) = match split.as_slice() {
+            [s, c] if !s.is_empty() && !c.is_empty() => (s, c),
+            _ => {
+                return Err(SearchError::BadValue {
+                    param: name.into(),
+                    value: v.to_string(),
+                    reason: format!("`:{modifier}` takes system|code, the system being a CodeSystem this server holds"),
+                });
+            }
+        };
+        let cannot = |reason: String| SearchError::Subsumption { param: name.into(), system: system.clone(), reason };
+        let systems = ctx.code_systems.ok_or_else(|| {
+            cannot("subsumption is evaluated in searches only, not in conditional criteria or export filters".into())
+        })?;
+        let hierarchy = match systems.get(system) {
+            None => {
+                return Err(cannot(format!(
+                    "it holds no CodeSystem resource with that url (load the CodeSystem, or search for the exact code without `:{modifier}`)"
+                )));
+            }
+            Some(Err(why)) => return Err(cannot(format!("its CodeSystem cannot be used: {why}"))),
+            Some(Ok(h)) => h,
+        };
+        let found = if below { hierarchy.below(code) } else { hierarchy.above(code) };
+        let found = found.ok_or_else(|| cannot(format!("its CodeSystem does not define the code `{code}`")))?;
+        codes.extend(found.into_iter().map(|c| (system.clone(), c)));
+    }
+    if codes.len() > 10_000 {
+        return Err(SearchError::BadValue {
+            param: name.into(),
+            value: values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","),
+            reason: format!("`:{modifier}` reaches more than 10,000 codes: name a narrower code"),
+        });
+    }
+    Ok(Predicate::TokenIn(codes))
 }
 
 fn unsupported(name: &str, modifier: Option<&str>) -> SearchError {
@@ -411,6 +489,7 @@ fn filter(ctx: &SearchContext<'_>, p: &SearchParam, name: &str, modifier: Option
             let c = matched(vec![Predicate::TokenIn(codes)]);
             if m == "in" { c } else { Condition::Not(Box::new(c)) }
         }
+        (ParamType::Token, Some(m @ ("below" | "above"))) => matched(vec![subsumed(ctx, name, &values, m == "below")?]),
         (ParamType::Token, Some("of-type")) => {
             let any_of = each(&|v| match parts(v, '|').as_slice() {
                 [system, code, id] if !code.is_empty() && !id.is_empty() => Ok(Predicate::Token {
