@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release -p salus-engine --example search_bench -- [copies] [runs] [bundles-per-commit]`
 //! (copies of the 130 patients, 17,680 resources each; default 2, 200 and 1). Results go to
-//! docs/PERFORMANCE.md with the command that produced them.
+//! docs/PERFORMANCE.md with the command that produced them. With `SEARCH_BENCH_DB=DIR` the
+//! database is kept in DIR, and a DIR that already holds one is searched without loading again
+//! (to compare query changes on the same data).
 
 use salus_engine::{Caller, Engine, Entry, MinimalValidator, SearchRequest};
 use salus_store::{Store, sqlite::SqliteStore};
@@ -69,8 +71,10 @@ async fn main() {
     // and a larger transaction touches each index page once instead of once per bundle.
     let per_commit: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthea");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::new(Store::new(SqliteStore::open(dir.path()).expect("open")), Arc::new(MinimalValidator));
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| temp.path().to_path_buf(), PathBuf::from);
+    let reuse = dir.join("salus.db").exists();
+    let engine = Engine::new(Store::new(SqliteStore::open(&dir).expect("open")), Arc::new(MinimalValidator));
     let sys = Caller::system();
 
     let read = |p: &PathBuf| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap_or_default()).unwrap_or(Value::Null);
@@ -90,12 +94,12 @@ async fn main() {
     let started = Instant::now();
     let mut loaded = HashSet::new();
     let mut total = 0;
-    for b in &shared_bundles {
+    for b in shared_bundles.iter().filter(|_| !reuse) {
         let batch = entries(b, 0, &shared, &mut loaded);
         total += batch.len();
         engine.commit(&sys, batch).await.expect("shared");
     }
-    for k in 0..copies {
+    for k in (0..copies).filter(|_| !reuse) {
         for group in patient_bundles.chunks(per_commit) {
             let batch: Vec<Entry> = group.iter().flat_map(|b| entries(b, k, &shared, &mut loaded)).collect();
             total += batch.len();

@@ -35,6 +35,9 @@ const CASES: &[(&str, &str)] = &[
     ("Patient", "_has:Observation:patient:code=1234-5"),
     ("Patient", "_has:Observation:patient:_has:Provenance:target:agent=Practitioner/x"),
     ("Observation", "patient=p1&code=http://loinc.org|1234-5&_sort=-date"),
+    ("Observation", "subject=Patient/p1&code=1234-5"),
+    ("Observation", "patient.name=smith&code=1234-5"),
+    ("Observation", "subject=Patient/p1&date=ge2020&value-quantity=gt5&_profile=http://x"),
     ("Observation", "code=1234-5&_sort=date,-_lastUpdated"),
     ("Condition", "_text=asthma"),
     ("Condition", "_content=hay fever,asthma"),
@@ -81,6 +84,11 @@ fn full_scans(plan: &[String]) -> Vec<String> {
         // Every case has a condition: reading the searched type's whole range and testing each
         // row against the condition's set is a scan in disguise.
         if l.contains("resources_current (type=?)") {
+            out.push(l.clone());
+        }
+        // A probe of the candidate row `r` (alias `x`) must find the candidate's own rows by
+        // seq, not walk a value range for each candidate.
+        if l.starts_with("SEARCH x") && !l.contains("seq=?") {
             out.push(l.clone());
         }
         if l.starts_with("CORRELATED SCALAR SUBQUERY") && plan.get(i + 1).is_none_or(|n| !n.contains("seq=?")) {

@@ -51,6 +51,9 @@ fn sort_value(v: ValueRef<'_>) -> SortValue {
 }
 
 impl SqliteTx<'_> {
+    /// A page in two steps: the positions (seq, type, id, sort keys) of the page's rows, sorted
+    /// and cut to the page by SQL, then each row's stored version by its seq. Sorting carries
+    /// only the keys, never the bodies of every match (a common code matches thousands).
     pub(super) fn run_search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
         let resolve = |t: &str, code: &str| self.search_pid(t, code);
         let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).page(request)?;
@@ -58,16 +61,25 @@ impl SqliteTx<'_> {
         let keys = request.query.sort.len();
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values(&args)), |row| {
-                let version = version_from_row(row)?;
+                let seq: i64 = row.get(0)?;
                 let mut k = Vec::with_capacity(keys);
                 for i in 0..keys {
-                    k.push(sort_value(row.get_ref(8 + i)?));
+                    k.push(sort_value(row.get_ref(3 + i)?));
                 }
-                let position = SearchPosition { keys: k, resource_type: version.resource_type.clone(), id: version.id.clone() };
-                Ok(SearchHit { version, position })
+                Ok((seq, SearchPosition { keys: k, resource_type: row.get(1)?, id: row.get(2)? }))
             })
             .map_err(db)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        let positions = rows.collect::<Result<Vec<_>, _>>().map_err(db)?;
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE seq = ?1");
+        let mut fetch = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut hits = Vec::with_capacity(positions.len());
+        for (seq, position) in positions {
+            let version = fetch
+                .query_row([seq], version_from_row)
+                .map_err(|e| StoreError::Corrupt(format!("search matched version {seq}, which cannot be read: {e}")))?;
+            hits.push(SearchHit { version, position });
+        }
+        Ok(hits)
     }
 
     pub(super) fn run_count(&self, query: &Query) -> Result<u64, StoreError> {
