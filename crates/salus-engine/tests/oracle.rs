@@ -200,8 +200,14 @@ fn queries_for(rng: &mut Rng, ty: &str, corpus: &Corpus, out: &mut Vec<(String, 
                 CompositeValue::Date(d) => Some(format_ms(d.range.low, 2)),
                 CompositeValue::Number(n) => Some(n.value.to_string()),
             };
-            if let Some(second) = second {
-                add(format!("{}={first}${second}", c.param));
+            // A three-component composite (the MolecularSequence coordinates) ends in a number.
+            let third = match &c.third {
+                Some(CompositeValue::Number(n)) => Some(format!("${}{}", PREFIXES[rng.below(PREFIXES.len())], n.value)),
+                Some(_) => None,
+                None => Some(String::new()),
+            };
+            if let (Some(second), Some(third)) = (second, third) {
+                add(format!("{}={first}${second}{third}", c.param));
             }
         }
     }

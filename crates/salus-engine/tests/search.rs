@@ -621,3 +621,99 @@ async fn subsumption_is_refused_in_conditional_criteria() {
     let err = e.commit(&Caller::system(), vec![entry]).await.expect_err("no subsumption in criteria");
     assert!(err.to_string().contains("searches only"), "{err}");
 }
+
+/// The specification's MolecularSequence examples (17 files), plus one made from
+/// `graphic-example-4` with a variant: no example has both a chromosome and a variant, so
+/// `chromosome-variant-coordinate` would otherwise have nothing to find.
+async fn molecular_sequences() -> (tempfile::TempDir, Engine) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fhir-r4/examples-package");
+    let (d, e) = engine();
+    let mut stored = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display())).flatten().collect();
+    entries.sort_by_key(|f| f.file_name());
+    for f in entries {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("MolecularSequence-") && name.ends_with(".json")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f.path()).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let resource: Value = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}"));
+        if resource["id"] == "graphic-example-4" {
+            let mut with_variant = resource.clone();
+            with_variant["id"] = json!("chromosome-2-variant");
+            with_variant["variant"] = json!([{"start": 128273737, "end": 128273738}]);
+            put(&e, with_variant).await;
+        }
+        put(&e, resource).await;
+        stored += 1;
+    }
+    println!("MolecularSequence examples stored: {stored}");
+    assert!(stored >= 17, "the R4 examples package holds 17 MolecularSequence examples, found {stored}");
+    (d, e)
+}
+
+#[tokio::test]
+async fn chromosome_variant_coordinate_matches_chromosome_start_and_end() {
+    let (_d, e) = molecular_sequences().await;
+    let hits = |q: &'static str| ids(&e, "MolecularSequence", q);
+    assert_eq!(hits("chromosome-variant-coordinate=2$ge128273737$le128273738").await, ["chromosome-2-variant"]);
+    assert_eq!(
+        hits("chromosome-variant-coordinate=http://terminology.hl7.org/CodeSystem/chromosome-human|2$128273737$128273738").await,
+        ["chromosome-2-variant"]
+    );
+    assert!(hits("chromosome-variant-coordinate=2$gt128273737$le128273738").await.is_empty(), "the start is not after itself");
+    assert!(hits("chromosome-variant-coordinate=2$ge128273737$lt128273738").await.is_empty(), "the end is not before itself");
+    assert!(hits("chromosome-variant-coordinate=1$ge128273737$le128273738").await.is_empty(), "another chromosome");
+    assert!(hits("chromosome-variant-coordinate=1$lt345$gt123").await.is_empty(), "the specification's example");
+}
+
+#[tokio::test]
+async fn chromosome_window_coordinate_matches_the_reference_window() {
+    let (_d, e) = molecular_sequences().await;
+    let hits = |q: &'static str| ids(&e, "MolecularSequence", q);
+    assert_eq!(hits("chromosome-window-coordinate=2$128273736$128273740").await, ["chromosome-2-variant", "graphic-example-4"]);
+    assert_eq!(hits("chromosome-window-coordinate=2$le128273736$gt128273739").await, ["chromosome-2-variant", "graphic-example-4"]);
+    assert!(hits("chromosome-window-coordinate=2$gt128273736$128273740").await.is_empty());
+    assert!(hits("chromosome-window-coordinate=3$128273736$128273740").await.is_empty());
+}
+
+#[tokio::test]
+async fn referenceseqid_variant_coordinate_matches_the_reference_sequence_and_each_variant() {
+    let (_d, e) = molecular_sequences().await;
+    let hits = |q: &'static str| ids(&e, "MolecularSequence", q);
+    let fda = ["fda-example", "fda-vcf-comparison", "fda-vcfeval-comparison"];
+    assert_eq!(hits("referenceseqid-variant-coordinate=NC_000001.11$13116$13117").await, fda);
+    assert_eq!(hits("referenceseqid-variant-coordinate=http://www.ncbi.nlm.nih.gov/nuccore|NC_000001.11$lt13117$gt13116").await, fda);
+    assert!(hits("referenceseqid-variant-coordinate=NC_000001.11$gt13116$13117").await.is_empty());
+    assert_eq!(hits("referenceseqid-variant-coordinate=NG_007726.3$ge55227976$le55227977").await, ["example-pgx-1"]);
+    assert_eq!(hits("referenceseqid-variant-coordinate=NG_007726.3$ge55227976$le55227979").await, ["example-pgx-1", "example-pgx-2"]);
+    assert_eq!(
+        hits("referenceseqid-variant-coordinate=NC_000002.12$ge128273724$le128273736").await,
+        ["graphic-example-1", "sequence-complex-variant"]
+    );
+    assert!(hits("referenceseqid-variant-coordinate=NC_000009.11$lt345$gt123").await.is_empty());
+}
+
+#[tokio::test]
+async fn referenceseqid_window_coordinate_matches_the_reference_sequence_window() {
+    let (_d, e) = molecular_sequences().await;
+    let hits = |q: &'static str| ids(&e, "MolecularSequence", q);
+    assert_eq!(hits("referenceseqid-window-coordinate=NT_007592.15$18130918$18143955").await, ["example-TPMT-one", "example-TPMT-two"]);
+    assert!(hits("referenceseqid-window-coordinate=NT_007592.15$gt18130918$18143955").await.is_empty());
+    // The breast cancer example's system ends in a slash: the code alone finds it, the other
+    // system does not.
+    assert_eq!(hits("referenceseqid-window-coordinate=NM_000059.3$le101488058$ge101499444").await, ["breastcancer"]);
+    assert!(hits("referenceseqid-window-coordinate=http://www.ncbi.nlm.nih.gov/nuccore|NM_000059.3$le101488058$ge101499444").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_coordinate_without_three_parts_is_a_bad_request_naming_the_parameter() {
+    let (_d, e) = molecular_sequences().await;
+    for q in ["chromosome-variant-coordinate=1$gt1000", "chromosome-variant-coordinate=1$gt1000$lt1500$9", "chromosome-variant-coordinate=1$$lt1500"] {
+        let err = search(&e, "MolecularSequence", q).await.expect_err(q);
+        assert!(
+            matches!(&err, EngineError::BadRequest { message, .. } if message.contains("chromosome-variant-coordinate")),
+            "{q}: {err}"
+        );
+    }
+}

@@ -139,10 +139,17 @@ fn implicit_system(expression: &str) -> Option<String> {
     systems.all(|s| s == first).then(|| first.to_string())
 }
 
-/// A composite value: the first component's tokens paired with each of the second's values,
-/// both evaluated on the same element (so `component.code` pairs with *its* `value`).
+/// A composite value: the first component's tokens paired with each of the second's values
+/// (and, for a three-component composite, each of the third's), all evaluated on the same
+/// element (so `component.code` pairs with *its* `value`, a variant's `start` with its `end`).
+/// A third component must be a number: the index table has one column for it (`num3`), enough
+/// for the only three-component composites R4 defines (the MolecularSequence coordinates).
 fn composite<'a>(c: &Compiled, resource: &'a Value, item: &crate::path::Item<'a>, out: &mut Vec<CompositeTerm>) {
-    let [(ParamType::Token, first), (second_type, second)] = c.components.as_slice() else { return };
+    let (first, (second_type, second), third) = match c.components.as_slice() {
+        [(ParamType::Token, first), second] => (first, second, None),
+        [(ParamType::Token, first), second, (ParamType::Number, third)] => (first, second, Some(third)),
+        _ => return,
+    };
     let code = c.param.code.as_str();
     let mut firsts = Vec::new();
     for i in first.evaluate_on(resource, item).unwrap_or_default() {
@@ -152,10 +159,34 @@ fn composite<'a>(c: &Compiled, resource: &'a Value, item: &crate::path::Item<'a>
     if firsts.is_empty() {
         return;
     }
-    let mut seconds = Vec::new();
-    for i in second.evaluate_on(resource, item).unwrap_or_default() {
+    let seconds = component_values(code, *second_type, second.as_ref(), resource, item);
+    // A composite with a third component matches only on all three, so an element without a
+    // third value yields no term at all (rather than one no query could match).
+    let thirds: Vec<Option<CompositeValue>> = match third {
+        None => vec![None],
+        Some(path) => component_values(code, ParamType::Number, path.as_ref(), resource, item).into_iter().map(Some).collect(),
+    };
+    for f in &firsts {
+        for s in &seconds {
+            for t in &thirds {
+                out.push(CompositeTerm { param: code.to_string(), first: f.clone(), second: s.clone(), third: t.clone() });
+            }
+        }
+    }
+}
+
+/// The values of one non-first component, evaluated on the composite's element.
+fn component_values<'a>(
+    code: &str,
+    ty: ParamType,
+    path: &dyn CompiledPath,
+    resource: &'a Value,
+    item: &crate::path::Item<'a>,
+) -> Vec<CompositeValue> {
+    let mut values = Vec::new();
+    for i in path.evaluate_on(resource, item).unwrap_or_default() {
         let mut t = IndexTerms::default();
-        match second_type {
+        match ty {
             ParamType::Token => extract::tokens(code, &i, &mut t.tokens),
             ParamType::Quantity => extract::quantities(code, &i, &mut t.quantities),
             ParamType::Date => extract::dates(code, &i, &mut t.dates),
@@ -163,15 +194,11 @@ fn composite<'a>(c: &Compiled, resource: &'a Value, item: &crate::path::Item<'a>
             ParamType::Number => extract::numbers(code, &i, &mut t.numbers),
             _ => {}
         }
-        seconds.extend(t.tokens.into_iter().map(CompositeValue::Token));
-        seconds.extend(t.quantities.into_iter().map(CompositeValue::Quantity));
-        seconds.extend(t.dates.into_iter().map(CompositeValue::Date));
-        seconds.extend(t.strings.into_iter().map(CompositeValue::String));
-        seconds.extend(t.numbers.into_iter().map(CompositeValue::Number));
+        values.extend(t.tokens.into_iter().map(CompositeValue::Token));
+        values.extend(t.quantities.into_iter().map(CompositeValue::Quantity));
+        values.extend(t.dates.into_iter().map(CompositeValue::Date));
+        values.extend(t.strings.into_iter().map(CompositeValue::String));
+        values.extend(t.numbers.into_iter().map(CompositeValue::Number));
     }
-    for f in &firsts {
-        for s in &seconds {
-            out.push(CompositeTerm { param: code.to_string(), first: f.clone(), second: s.clone() });
-        }
-    }
+    values
 }

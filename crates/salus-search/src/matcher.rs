@@ -252,22 +252,121 @@ fn uri_holds(p: &Predicate, v: &str) -> bool {
 }
 
 fn composite_holds(p: &Predicate, c: &CompositeTerm) -> bool {
-    let Predicate::Composite { first, second } = p else { return false };
+    let Predicate::Composite { first, second, third } = p else { return false };
     let first_ok = match first.as_ref() {
         Predicate::Token { system, code } => {
             system_code_holds(system, code.as_deref(), c.first.system.as_deref(), c.first.code.as_deref())
         }
         _ => false,
     };
-    first_ok
-        && match (second.as_ref(), &c.second) {
-            (Predicate::Token { system, code }, CompositeValue::Token(t)) => {
-                system_code_holds(system, code.as_deref(), t.system.as_deref(), t.code.as_deref())
-            }
-            (Predicate::String { .. }, CompositeValue::String(s)) => string_holds(second, &s.norm, None),
-            (Predicate::Date(d), CompositeValue::Date(x)) => date_holds(d, x.range),
-            (Predicate::Number(n), CompositeValue::Number(x)) => number_holds(n, x.value),
-            (Predicate::Quantity(q), CompositeValue::Quantity(x)) => quantity_holds(q, x),
-            _ => false,
+    // A query names every component of its parameter, so a third predicate meets a term that
+    // has a third value; a term without one cannot match it.
+    let third_ok = match (third, &c.third) {
+        (None, _) => true,
+        (Some(p), Some(v)) => component_holds(p, v),
+        (Some(_), None) => false,
+    };
+    first_ok && component_holds(second, &c.second) && third_ok
+}
+
+fn component_holds(p: &Predicate, v: &CompositeValue) -> bool {
+    match (p, v) {
+        (Predicate::Token { system, code }, CompositeValue::Token(t)) => {
+            system_code_holds(system, code.as_deref(), t.system.as_deref(), t.code.as_deref())
         }
+        (Predicate::String { .. }, CompositeValue::String(s)) => string_holds(p, &s.norm, None),
+        (Predicate::Date(d), CompositeValue::Date(x)) => date_holds(d, x.range),
+        (Predicate::Number(n), CompositeValue::Number(x)) => number_holds(n, x.value),
+        (Predicate::Quantity(q), CompositeValue::Quantity(x)) => quantity_holds(q, x),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fhirpath::FhirPathEngine;
+    use crate::{Indexer, Registry, SearchContext};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    /// The ids of the MolecularSequences among `resources` that match `name=value`.
+    fn search(resources: &[Value], name: &str, value: &str) -> Vec<String> {
+        let registry = Arc::new(Registry::r4());
+        let indexer = Indexer::new(registry.clone(), &FhirPathEngine);
+        let mut corpus = Corpus::default();
+        for r in resources {
+            let id = r["id"].as_str().unwrap_or_default();
+            corpus.insert("MolecularSequence", id, indexer.index(r), 0);
+        }
+        let ctx = SearchContext {
+            registry: &registry,
+            resource_type: Some("MolecularSequence"),
+            compartment: None,
+            lenient: false,
+            now_ms: 0,
+            code_systems: None,
+        };
+        let query = crate::parse(&ctx, &[(name.to_string(), value.to_string())]).unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+        corpus.search(&query).into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Chromosome 1, window 1000..2000, one variant per (start, end).
+    fn sequence(id: &str, variants: &[Value]) -> Value {
+        json!({"resourceType": "MolecularSequence", "id": id, "coordinateSystem": 1,
+            "referenceSeq": {
+                "chromosome": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/chromosome-human", "code": "1"}]},
+                "referenceSeqId": {"coding": [{"system": "http://www.ncbi.nlm.nih.gov/nuccore", "code": "NC_000001.11"}]},
+                "windowStart": 1000, "windowEnd": 2000},
+            "variant": variants})
+    }
+
+    #[test]
+    fn coordinates_match_on_all_three_components_each_with_its_prefix() {
+        let s = [sequence("s1", &[json!({"start": 1200, "end": 1300})])];
+        let hits = |n: &str, v: &str| search(&s, n, v);
+        assert_eq!(hits("chromosome-variant-coordinate", "1$gt1000$lt1500"), ["s1"]);
+        assert_eq!(hits("chromosome-variant-coordinate", "1$1200$1300"), ["s1"], "no prefix is eq");
+        assert!(hits("chromosome-variant-coordinate", "1$gt1250$lt1500").is_empty(), "the start is not after 1250");
+        assert!(hits("chromosome-variant-coordinate", "1$gt1000$lt1250").is_empty(), "the end is not before 1250");
+        assert!(hits("chromosome-variant-coordinate", "2$gt1000$lt1500").is_empty(), "another chromosome");
+        assert!(hits("chromosome-variant-coordinate", "1$lt345$gt123").is_empty(), "the specification's example");
+        assert_eq!(hits("chromosome-window-coordinate", "1$le1000$ge2000"), ["s1"]);
+        assert!(hits("chromosome-window-coordinate", "1$gt1000$ge2000").is_empty());
+        assert_eq!(hits("referenceseqid-variant-coordinate", "http://www.ncbi.nlm.nih.gov/nuccore|NC_000001.11$ge1200$le1300"), ["s1"]);
+        assert!(hits("referenceseqid-variant-coordinate", "NC_000002.12$ge1200$le1300").is_empty());
+        assert_eq!(hits("referenceseqid-window-coordinate", "NC_000001.11$1000$2000"), ["s1"]);
+        assert!(hits("referenceseqid-window-coordinate", "NC_000001.11$1000$1999").is_empty());
+    }
+
+    #[test]
+    fn each_variant_pairs_its_own_start_and_end() {
+        let s = [sequence("s1", &[json!({"start": 100, "end": 200}), json!({"start": 1000, "end": 1100})])];
+        assert_eq!(search(&s, "chromosome-variant-coordinate", "1$ge1000$le1100"), ["s1"]);
+        assert_eq!(search(&s, "chromosome-variant-coordinate", "1$le100$le200"), ["s1"]);
+        assert!(search(&s, "chromosome-variant-coordinate", "1$ge1000$le200").is_empty(), "a start of one variant, an end of the other");
+    }
+
+    #[test]
+    fn a_variant_without_an_end_has_no_coordinate() {
+        let s = [sequence("s1", &[json!({"start": 1200})])];
+        let terms = Indexer::new(Arc::new(Registry::r4()), &FhirPathEngine).index(&s[0]);
+        assert!(!terms.composites.iter().any(|c| c.param == "chromosome-variant-coordinate"), "{:?}", terms.composites);
+        assert!(search(&s, "chromosome-variant-coordinate", "1$ge1200$ge0").is_empty());
+        assert_eq!(search(&s, "chromosome-window-coordinate", "1$1000$2000"), ["s1"], "the window is whole");
+    }
+
+    #[test]
+    fn a_term_without_a_third_value_never_meets_a_third_predicate() {
+        let registry = Registry::r4();
+        let ctx = SearchContext { registry: &registry, resource_type: Some("MolecularSequence"), compartment: None, lenient: false, now_ms: 0, code_systems: None };
+        let q = crate::parse(&ctx, &[("chromosome-variant-coordinate".into(), "1$gt0$gt0".into())]).expect("parse");
+        let Some(Condition::Match { any_of, .. }) = q.conditions[0].for_type("MolecularSequence") else { panic!("{q:?}") };
+        let token = TokenTerm { param: "chromosome-variant-coordinate".into(), system: None, code: Some("1".into()), text: None };
+        let number = |v| CompositeValue::Number(NumberTerm { param: "chromosome-variant-coordinate".into(), value: v });
+        let mut term = CompositeTerm { param: "chromosome-variant-coordinate".into(), first: token, second: number(5.0), third: None };
+        assert!(!composite_holds(&any_of[0], &term));
+        term.third = Some(number(5.0));
+        assert!(composite_holds(&any_of[0], &term));
+    }
 }

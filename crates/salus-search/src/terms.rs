@@ -78,12 +78,15 @@ pub struct UriTerm {
 }
 
 /// A composite value: a token first component and the second component's value, as the R4
-/// composites (`code-value-quantity`, `context-type-value`, ...) are built.
+/// composites (`code-value-quantity`, `context-type-value`, ...) are built; `third` is the
+/// third component's value for the three-component MolecularSequence coordinates
+/// (`chromosome-variant-coordinate`: chromosome, start, end), `None` for the others.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompositeTerm {
     pub param: String,
     pub first: TokenTerm,
     pub second: CompositeValue,
+    pub third: Option<CompositeValue>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -403,7 +403,7 @@ impl<'a> Builder<'a> {
                     format!("value IN ({})", list.join(", "))
                 }
             },
-            (ParamType::Composite, Predicate::Composite { first, second }) => {
+            (ParamType::Composite, Predicate::Composite { first, second, third }) => {
                 let a = match first.as_ref() {
                     Predicate::Token { system, code } => self.token(system, code.as_deref(), "system1", "code1"),
                     _ => "0".into(),
@@ -416,7 +416,15 @@ impl<'a> Builder<'a> {
                     Predicate::Quantity(q) => self.quantity(q, "num2", "system2", "code2", "canon2", "canon_code2"),
                     _ => "0".into(),
                 };
-                format!("({a} AND {b})")
+                // The only third components are numbers (the MolecularSequence coordinates).
+                match third.as_deref() {
+                    None => format!("({a} AND {b})"),
+                    Some(Predicate::Number(n)) => {
+                        let c = self.number(n, "num3");
+                        format!("({a} AND {b} AND {c})")
+                    }
+                    Some(_) => "0".into(),
+                }
             }
             _ => "0".into(),
         }

@@ -164,8 +164,8 @@ pub enum Predicate {
     /// An absolute or canonical reference.
     ReferenceUrl { url: String, version: Option<String> },
     Uri { mode: UriMode, value: String },
-    /// `token$value`.
-    Composite { first: Box<Predicate>, second: Box<Predicate> },
+    /// `token$value`, or `token$number$number` for a three-component composite (`third`).
+    Composite { first: Box<Predicate>, second: Box<Predicate>, third: Option<Box<Predicate>> },
 }
 
 #[derive(Debug, Clone, PartialEq)]

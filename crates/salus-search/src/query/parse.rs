@@ -523,30 +523,171 @@ fn filter(ctx: &SearchContext<'_>, p: &SearchParam, name: &str, modifier: Option
             Ok(Predicate::Uri { mode: UriMode::Above(value::uri_parents(&v)), value: v })
         })?),
         (ParamType::Composite, None) => {
-            let [first, second] = p.components.as_slice() else {
-                return Err(SearchError::Unsupported(format!("composite `{}` with other than two components", p.code)));
+            let (first, second, third) = match p.components.as_slice() {
+                [first, second] => (first, second, None),
+                [first, second, third] => (first, second, Some(third)),
+                _ => {
+                    return Err(SearchError::Unsupported(format!(
+                        "composite `{}` with other than two or three components",
+                        p.code
+                    )));
+                }
             };
             if first.param_type != ParamType::Token {
                 return Err(SearchError::Unsupported(format!("composite `{}` whose first component is not a token", p.code)));
             }
+            // The index keeps a third component as a number only (see the indexer).
+            if let Some(t) = third.filter(|t| t.param_type != ParamType::Number) {
+                return Err(SearchError::Unsupported(format!(
+                    "composite `{}` whose third component is a {}, not a number",
+                    p.code,
+                    t.param_type.name()
+                )));
+            }
+            let shape = std::iter::once("token")
+                .chain(p.components[1..].iter().map(|c| c.param_type.name()))
+                .collect::<Vec<_>>()
+                .join("$");
             matched(each(&|v| {
-                let halves = split_escaped(v, '$');
-                let [a, b] = halves.as_slice() else { return Err(bad("a composite value is first$second")) };
-                let second = match second.param_type {
-                    ParamType::Token => value::token(name, b)?,
-                    ParamType::String => value::string(b, StringMode::Prefix),
-                    ParamType::Date => Predicate::Date(value::date_predicate(name, b, ctx.now_ms)?),
-                    ParamType::Quantity => Predicate::Quantity(value::quantity(name, b)?),
-                    ParamType::Number => {
-                        let (pre, rest) = value::prefix(b);
-                        Predicate::Number(value::number(name, rest, pre)?)
-                    }
-                    other => return Err(SearchError::Unsupported(format!("composite component of type {}", other.name()))),
+                let parts = split_escaped(v, '$');
+                if parts.len() != p.components.len() {
+                    return Err(bad(&format!(
+                        "the parameter takes {} components separated by `$` ({shape}); this value has {}",
+                        p.components.len(),
+                        parts.len()
+                    )));
+                }
+                if parts.iter().any(String::is_empty) {
+                    return Err(bad(&format!("every component needs a value ({shape})")));
+                }
+                let component = |ty: ParamType, v: &str| -> Result<Predicate, SearchError> {
+                    Ok(match ty {
+                        ParamType::Token => value::token(name, v)?,
+                        ParamType::String => value::string(v, StringMode::Prefix),
+                        ParamType::Date => Predicate::Date(value::date_predicate(name, v, ctx.now_ms)?),
+                        ParamType::Quantity => Predicate::Quantity(value::quantity(name, v)?),
+                        ParamType::Number => {
+                            let (pre, rest) = value::prefix(v);
+                            Predicate::Number(value::number(name, rest, pre)?)
+                        }
+                        other => return Err(SearchError::Unsupported(format!("composite component of type {}", other.name()))),
+                    })
                 };
-                Ok(Predicate::Composite { first: Box::new(value::token(name, a)?), second: Box::new(second) })
+                let third = match (third, parts.get(2)) {
+                    (Some(t), Some(v)) => Some(Box::new(component(t.param_type, v)?)),
+                    _ => None,
+                };
+                Ok(Predicate::Composite {
+                    first: Box::new(value::token(name, &parts[0])?),
+                    second: Box::new(component(second.param_type, &parts[1])?),
+                    third,
+                })
             })?)
         }
         (ParamType::Special, _) => return Err(SearchError::Unsupported(format!("`{}` (a special parameter)", p.code))),
         (_, m) => return Err(unsupported(name, m)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_one(ty: &str, name: &str, value: &str) -> Result<Query, SearchError> {
+        let registry = Registry::r4();
+        let ctx = SearchContext { registry: &registry, resource_type: Some(ty), compartment: None, lenient: false, now_ms: 0, code_systems: None };
+        parse(&ctx, &[(name.to_string(), value.to_string())])
+    }
+
+    /// The single predicate of a one-parameter query.
+    fn predicate(ty: &str, name: &str, value: &str) -> Predicate {
+        let q = parse_one(ty, name, value).unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+        match q.conditions.first().and_then(|c| c.for_type(ty)) {
+            Some(Condition::Match { any_of, .. }) if any_of.len() == 1 => any_of[0].clone(),
+            other => panic!("{name}={value}: {other:?}"),
+        }
+    }
+
+    fn number(p: &Predicate) -> (Prefix, f64) {
+        match p {
+            Predicate::Number(n) => (n.prefix, n.value),
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn three_part_coordinates_take_a_prefix_on_each_number() {
+        let Predicate::Composite { first, second, third } =
+            predicate("MolecularSequence", "chromosome-variant-coordinate", "1$gt1000$lt1500")
+        else {
+            panic!("not a composite")
+        };
+        assert_eq!(*first, Predicate::Token { system: SystemMatch::Any, code: Some("1".into()) });
+        assert_eq!(number(&second), (Prefix::Gt, 1000.0));
+        assert_eq!(third.as_deref().map(number), Some((Prefix::Lt, 1500.0)));
+
+        // The specification's example, prefixes the other way round.
+        let Predicate::Composite { second, third, .. } =
+            predicate("MolecularSequence", "chromosome-variant-coordinate", "1$lt345$gt123")
+        else {
+            panic!("not a composite")
+        };
+        assert_eq!(number(&second), (Prefix::Lt, 345.0));
+        assert_eq!(third.as_deref().map(number), Some((Prefix::Gt, 123.0)));
+    }
+
+    #[test]
+    fn three_part_coordinates_without_prefixes_compare_for_equality_and_take_a_system() {
+        let Predicate::Composite { first, second, third } = predicate(
+            "MolecularSequence",
+            "referenceseqid-window-coordinate",
+            "http://www.ncbi.nlm.nih.gov/nuccore|NC_000001.11$10453$101770080",
+        ) else {
+            panic!("not a composite")
+        };
+        assert_eq!(
+            *first,
+            Predicate::Token { system: SystemMatch::Is("http://www.ncbi.nlm.nih.gov/nuccore".into()), code: Some("NC_000001.11".into()) }
+        );
+        assert_eq!(number(&second), (Prefix::Eq, 10453.0));
+        assert_eq!(third.as_deref().map(number), Some((Prefix::Eq, 101770080.0)));
+    }
+
+    #[test]
+    fn a_three_part_coordinate_with_another_number_of_parts_is_a_bad_value_naming_the_parameter() {
+        for value in ["1$gt1000", "1", "1$gt1000$lt1500$2"] {
+            let err = parse_one("MolecularSequence", "chromosome-window-coordinate", value).expect_err(value);
+            let SearchError::BadValue { param, reason, .. } = &err else { panic!("{value}: {err:?}") };
+            assert_eq!(param, "chromosome-window-coordinate");
+            assert!(reason.contains("3 components") && reason.contains("token$number$number"), "{reason}");
+            assert!(err.to_string().contains("chromosome-window-coordinate"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_component_is_a_bad_value() {
+        for value in ["1$$lt1500", "$gt1000$lt1500", "1$gt1000$"] {
+            let err = parse_one("MolecularSequence", "referenceseqid-variant-coordinate", value).expect_err(value);
+            let SearchError::BadValue { param, reason, .. } = &err else { panic!("{value}: {err:?}") };
+            assert_eq!(param, "referenceseqid-variant-coordinate");
+            assert!(reason.contains("every component needs a value"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_bad_number_in_a_coordinate_is_a_bad_value() {
+        let err = parse_one("MolecularSequence", "chromosome-variant-coordinate", "1$gt1000$ltmany").expect_err("bad number");
+        assert!(matches!(err, SearchError::BadValue { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_two_part_composite_refuses_a_third_part() {
+        let err = parse_one("Observation", "code-value-quantity", "http://loinc.org|1234-5$gt5$gt6").expect_err("three parts");
+        let SearchError::BadValue { reason, .. } = &err else { panic!("{err:?}") };
+        assert!(reason.contains("2 components") && reason.contains("token$quantity"), "{reason}");
+        let Predicate::Composite { third, .. } = predicate("Observation", "code-value-quantity", "http://loinc.org|1234-5$gt5") else {
+            panic!("not a composite")
+        };
+        assert!(third.is_none());
+    }
 }

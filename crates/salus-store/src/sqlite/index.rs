@@ -86,8 +86,8 @@ impl SqliteTx<'_> {
         if !terms.composites.is_empty() {
             let mut s = c
                 .prepare_cached(
-                    "INSERT INTO idx_composite (seq, pid, n, system1, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    "INSERT INTO idx_composite (seq, pid, n, system1, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2, num3) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .map_err(db)?;
             for (n, t) in (0i64..).zip(&terms.composites) {
@@ -106,9 +106,16 @@ impl SqliteTx<'_> {
                         }
                     }
                 }
+                // A third component is a number (see the indexer); any other kind is not stored.
+                let num3 = match &t.third {
+                    Some(CompositeValue::Number(k)) => Some(k.value),
+                    _ => None,
+                };
                 let pid = self.pid(ty, &t.param)?;
-                s.execute(params![seq, pid, n, t.first.system, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2])
-                    .map_err(db)?;
+                s.execute(params![
+                    seq, pid, n, t.first.system, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2, num3
+                ])
+                .map_err(db)?;
             }
         }
         if !terms.narrative.is_empty() || !terms.content.is_empty() {

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_full_text", include_str!("migrations/0003_full_text.sql")),
     ("0004_jobs", include_str!("migrations/0004_jobs.sql")),
     ("0005_integer_index_keys", include_str!("migrations/0005_integer_index_keys.sql")),
+    ("0006_composite_third_component", include_str!("migrations/0006_composite_third_component.sql")),
 ];
 
 /// How many migrations this build knows: the schema version of an up-to-date database.

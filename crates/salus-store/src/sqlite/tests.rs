@@ -142,6 +142,29 @@ fn an_upgrade_from_text_keyed_index_rows_asks_for_a_reindex_when_resources_exist
     assert!(!flagged, "a new database has nothing to reindex");
 }
 
+/// Whether a database at schema 0005 holding one resource of `ty` asks for a reindex once
+/// upgraded to the composite third component (0006).
+fn flagged_after_0006_with(ty: &str) -> bool {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let mut conn = Connection::open(dir.path().join("salus.db")).expect("open");
+        migrations::apply_to(&mut conn, 5).expect("schema of 0005");
+        conn.execute(
+            "INSERT INTO resources (type, id, version, last_updated, body) VALUES (?1, 'a', 1, 0, '{}')",
+            [ty],
+        )
+        .expect("a resource");
+    }
+    let store = Store::new(SqliteStore::open(dir.path()).expect("upgrade"));
+    tokio::runtime::Runtime::new().expect("runtime").block_on(store.read(|tx| tx.flag(crate::REINDEX_FLAG))).expect("flag")
+}
+
+#[test]
+fn the_composite_third_component_upgrade_reindexes_only_when_molecular_sequences_exist() {
+    assert!(flagged_after_0006_with("MolecularSequence"), "stored sequences have no coordinate rows until reindexed");
+    assert!(!flagged_after_0006_with("Patient"), "no other resource's index rows changed");
+}
+
 #[test]
 fn concurrent_writers_share_commits_and_a_failing_one_loses_only_its_own_work() {
     let dir = tempfile::tempdir().expect("temp dir");
