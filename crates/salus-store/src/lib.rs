@@ -57,6 +57,33 @@ pub trait ReadTx {
     /// Whether a maintenance flag is set: work the engine owes the database, such as
     /// [`REINDEX_FLAG`] after an upgrade changed how the index is stored.
     fn flag(&mut self, name: &str) -> Result<bool, StoreError>;
+    /// The current, non-deleted versions of `resource_type` in id order, after `after_id` and
+    /// updated at or after `since_ms`: hands each one's id and body to `each`, at most `limit`,
+    /// and says whether more follow. A bulk read that copies nothing it does not need (a
+    /// system-level export writes the bodies as they are stored).
+    fn scan_bodies(&mut self, scan: &BodyScan<'_>, each: &mut BodySink<'_>) -> Result<bool, StoreError>;
+    /// Which resource types of `Patient/{patient}`'s compartment hold a current resource: the
+    /// types of the resources keyed to the patient (`patient_key`), and of `references`
+    /// (resource type, reference search parameter) those with a resource that refers to
+    /// `Patient/{patient}` through that parameter (a resource naming several patients is keyed
+    /// to one only). A superset is harmless (a deleted resource may count); a type missing
+    /// would lose matches, so every reference pair not settled by the key is probed.
+    fn patient_compartment_types(&mut self, patient: &str, references: &[(String, String)])
+    -> Result<Vec<String>, StoreError>;
+}
+
+/// Takes each (id, body) of a [`ReadTx::scan_bodies`]; its error ends the scan.
+pub type BodySink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
+
+/// What [`ReadTx::scan_bodies`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyScan<'a> {
+    pub resource_type: &'a str,
+    /// Continue after this id (the previous page's last); `None` from the first.
+    pub after_id: Option<&'a str>,
+    /// Only versions updated at or after this instant (ms since the Unix epoch).
+    pub since_ms: Option<i64>,
+    pub limit: usize,
 }
 
 /// Set when the stored index rows are missing or stale: every current version must be

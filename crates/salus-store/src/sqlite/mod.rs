@@ -17,6 +17,7 @@ mod index;
 mod jobs;
 mod migrations;
 mod param_ids;
+mod scan;
 mod search;
 
 use crate::{
@@ -313,6 +314,10 @@ impl ReadTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached("SELECT 1 FROM store_flags WHERE name = ?1").map_err(db)?;
         stmt.exists(params![name]).map_err(db)
     }
+
+    fn scan_bodies(&mut self, scan: &crate::BodyScan<'_>, each: &mut crate::BodySink<'_>) -> Result<bool, StoreError> { self.run_scan_bodies(scan, each) }
+
+    fn patient_compartment_types(&mut self, patient: &str, references: &[(String, String)]) -> Result<Vec<String>, StoreError> { self.run_patient_compartment_types(patient, references) }
 }
 
 /// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
