@@ -7,6 +7,10 @@
 //!
 //! The type-level form (`Patient/$everything`) walks the patients in id order, one compartment
 //! after the other; its cursor records the patient and the position inside that compartment.
+//!
+//! Each compartment's query holds only the types the patient has resources of (listed first,
+//! in the same read transaction: see `compartment::narrow_to_present_types`), not all ~66 of
+//! the CompartmentDefinition, nearly all empty for any one patient.
 
 use crate::search::search_error;
 use crate::{Caller, Engine, EngineError, SearchResult};
@@ -187,7 +191,8 @@ impl Engine {
                 let mut next = None;
                 while let (Some((pid, after)), Some(query)) = (at.take(), query.as_ref()) {
                     let want = count - matches.len();
-                    let q = for_patient(query, &pid);
+                    let mut q = for_patient(query, &pid);
+                    crate::compartment::narrow_to_present_types(tx, &mut q, &pid)?;
                     let after = after.map(|(t, i)| SearchPosition { keys: Vec::new(), resource_type: t, id: i });
                     let hits = tx.search(&salus_store::SearchRequest { query: q, after, limit: want + 1 })?;
                     let more = hits.len() > want;

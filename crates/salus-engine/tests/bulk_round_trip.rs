@@ -130,6 +130,36 @@ async fn export(engine: &Engine, level: ExportLevel, dir: &Path) -> Vec<Value> {
     resources
 }
 
+/// The system level reads each type by a scan of its bodies in id order; the files must be
+/// what paging each type's search (sorted by id) writes: the same bytes, the same order.
+async fn same_lines_as_search(engine: &Engine, dir: &Path) -> usize {
+    let mut lines = 0;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).expect("export dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    for f in files {
+        let t = f.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
+        let mut want = Vec::new();
+        let mut params = vec![("_count".to_string(), "1000".to_string()), ("_total".to_string(), "none".to_string())];
+        loop {
+            let request = salus_engine::SearchRequest { resource_type: Some(t.clone()), params, ..Default::default() };
+            let page = engine.search(&Caller::system(), request).await.expect("search");
+            for v in page.matches {
+                let body = v.body.expect("a live resource has a body");
+                assert!(!body.contains(&b'\n'), "stored bodies are compact");
+                want.extend_from_slice(&body);
+                want.push(b'\n');
+                lines += 1;
+            }
+            match page.next {
+                Some(c) => params = vec![("_cursor".to_string(), c)],
+                None => break,
+            }
+        }
+        assert!(std::fs::read(&f).expect("read") == want, "{} differs from {t}'s search", f.display());
+    }
+    lines
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synthea_round_trip_through_import_and_export_changes_nothing() {
     let data = tempfile::tempdir().expect("temp dir");
@@ -170,6 +200,8 @@ async fn synthea_round_trip_through_import_and_export_changes_nothing() {
         missing.len()
     );
     assert_eq!((differences, missing.len(), repeated), (0, 0, 0), "first missing: {:?}", missing.first());
+    let lines = same_lines_as_search(&engine, &out).await;
+    println!("system export files: {lines} lines, byte for byte what paging each type's search writes");
 
     // Patient level: every resource of a patient compartment type, exported through the
     // patients' compartments, is there once.
@@ -212,4 +244,24 @@ async fn synthea_round_trip_through_import_and_export_changes_nothing() {
     println!("group export of 2 patients: {} resources; their $everything matches: {}", by_group.len(), everything.len());
     assert_eq!(exported.len(), by_group.len(), "a Group export writes each resource once");
     assert_eq!(exported, everything, "a Group export and $everything agree on the compartments");
+
+    // `$everything` lists a compartment's types before compiling its query; the compartment
+    // search over every type of the CompartmentDefinition (`Patient/[id]/*`) lists none: the
+    // same matches in the same order, for every patient.
+    let mut compared = 0;
+    for (_, p) in expected.keys().filter(|(t, _)| t == "Patient") {
+        let page = engine.everything(&Caller::system(), Some(p), &[("_count".to_string(), "1000".to_string())]).await.expect("everything");
+        let request = salus_engine::SearchRequest {
+            resource_type: None,
+            compartment: Some(("Patient".into(), p.clone())),
+            params: vec![("_count".into(), "1000".into())],
+            lenient: false,
+        };
+        let all_types = engine.search(&Caller::system(), request).await.expect("compartment search");
+        assert!(page.next.is_none() && all_types.next.is_none(), "{p}: one page each");
+        let keys = |v: &[salus_engine::StoredVersion]| v.iter().map(|v| (v.resource_type.clone(), v.id.clone())).collect::<Vec<_>>();
+        assert_eq!(keys(&page.matches), keys(&all_types.matches), "Patient/{p}/$everything");
+        compared += page.matches.len();
+    }
+    println!("$everything of every patient: {compared} matches, as the full compartment search");
 }

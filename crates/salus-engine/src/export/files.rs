@@ -42,6 +42,8 @@ struct OpenFile {
     writer: BufWriter<File>,
     count: u64,
     bytes: u64,
+    /// A sync begun by [`Files::sync_early`], and the length it covers.
+    syncing: Option<(u64, std::thread::JoinHandle<io::Result<()>>)>,
 }
 
 /// The files of an export being written.
@@ -95,6 +97,7 @@ impl Files {
                 writer: BufWriter::with_capacity(BUFFER, file),
                 count: state.count,
                 bytes: state.bytes,
+                syncing: None,
             });
         }
         for entry in std::fs::read_dir(dir)? {
@@ -117,6 +120,7 @@ impl Files {
                     writer: BufWriter::with_capacity(BUFFER, file),
                     count: 0,
                     bytes: 0,
+                    syncing: None,
                 });
                 self.open.len() - 1
             }
@@ -162,17 +166,43 @@ impl Files {
         Ok(states)
     }
 
+    /// Starts syncing `resource_type`'s file on its own thread, for a file the export is not
+    /// expected to write again (a system-level type once read): the disk writes it while the
+    /// next types are read, instead of every file waiting for the end. [`Files::finish`] waits
+    /// for it, and syncs again if the file grew since.
+    pub(crate) fn sync_early(&mut self, resource_type: &str) -> io::Result<()> {
+        let Some(f) = self.open.iter_mut().find(|f| f.resource_type == resource_type) else { return Ok(()) };
+        if let Some((_, pending)) = f.syncing.take() {
+            joined(pending)?;
+        }
+        f.writer.flush()?;
+        let file = f.writer.get_ref().try_clone()?;
+        let pending = std::thread::Builder::new().name("salus-export-sync".into()).spawn(move || file.sync_all())?;
+        f.syncing = Some((f.bytes, pending));
+        Ok(())
+    }
+
     /// Flushes and syncs every file: the export's outputs, by type.
     pub(crate) fn finish(self) -> io::Result<Vec<ExportOutput>> {
         let mut out = Vec::new();
         for mut f in self.open {
             f.writer.flush()?;
-            f.writer.get_ref().sync_all()?;
+            let synced = match f.syncing.take() {
+                Some((covered, pending)) => joined(pending).map(|()| covered == f.bytes)?,
+                None => false,
+            };
+            if !synced {
+                f.writer.get_ref().sync_all()?;
+            }
             out.push(ExportOutput { file: file_name(&f.resource_type), resource_type: f.resource_type, count: f.count });
         }
         out.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
         Ok(out)
     }
+}
+
+fn joined(pending: std::thread::JoinHandle<io::Result<()>>) -> io::Result<()> {
+    pending.join().unwrap_or_else(|_| Err(io::Error::other("a thread syncing an export file stopped unexpectedly")))
 }
 
 #[cfg(test)]
@@ -195,6 +225,21 @@ mod tests {
             assert_eq!(std::fs::metadata(dir.path().join(&s.file)).expect("meta").len(), s.bytes);
         }
         assert_eq!(lines(dir.path(), "Observation.ndjson"), [r#"{"resourceType":"Observation","id":"o"}"#], "a raw newline never splits a line");
+    }
+
+    #[test]
+    fn a_file_synced_early_and_written_again_is_complete() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut files = Files::new(dir.path()).expect("new");
+        files.write("Patient", br#"{"id":"a"}"#).expect("write");
+        files.sync_early("Patient").expect("sync");
+        files.sync_early("Nothing").expect("a type without a file has nothing to sync");
+        files.write("Patient", br#"{"id":"b"}"#).expect("write after the sync began");
+        files.write("Observation", br#"{"id":"o"}"#).expect("write");
+        files.sync_early("Observation").expect("sync");
+        let outputs = files.finish().expect("finish");
+        assert_eq!(outputs.iter().map(|o| (o.resource_type.as_str(), o.count)).collect::<Vec<_>>(), [("Observation", 1), ("Patient", 2)]);
+        assert_eq!(lines(dir.path(), "Patient.ndjson"), [r#"{"id":"a"}"#, r#"{"id":"b"}"#]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The export writer: the searches an export needs, each read a page per read transaction and
+//! The export writer: the searches an export needs (at the system level, scans of each type's
+//! bodies where a search would add nothing), each read a page per read transaction and
 //! appended to the NDJSON files before the next page is read. A job's writer records
 //! checkpoints as it goes (its position and each file's line count and length, in the job's
 //! row), so that a job stopped by a restart resumes after its last checkpoint (`jobs.rs`).
@@ -11,7 +12,9 @@
 use super::files::{FileState, Files};
 use super::shared::Exported;
 use super::{ExportLevel, ExportOutput, ExportProgress, ExportRequest, io_error};
-use crate::{Caller, Engine, EngineError, SearchRequest};
+use crate::{Caller, Engine, EngineError, MAX_PAGE, SearchRequest};
+use salus_search::query::{Condition, DatePredicate, Prefix};
+use salus_store::{BodyScan, StoreError};
 use serde_json::{Value, json};
 use std::cmp::Ordering as Order;
 use std::collections::HashSet;
@@ -101,6 +104,10 @@ pub(crate) struct Unit {
     pub earlier: Vec<Vec<(String, String)>>,
 }
 
+/// A position's cursor into a type read by [`Writer::scan_type`], before the last id written.
+/// Search cursors are base64url, which has no `:`, so the two are never confused.
+const SCAN_CURSOR: &str = "id:";
+
 /// A unit's place in the export's order.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 struct Key<'k> {
@@ -141,11 +148,10 @@ impl Engine {
         progress: Arc<ExportProgress>,
     ) -> Result<Option<Vec<ExportOutput>>, EngineError> {
         let types = self.export_types(caller, request).await?;
-        let expected = self.expected(caller, request, &types).await?;
-        progress.expected.store(expected, Ordering::Relaxed);
         progress.written.store(files.count(), Ordering::Relaxed);
         let listed = self.listed_patients(caller, request).await?;
         let exported = Exported::new(listed.as_deref(), plan.started_ms);
+        let estimate = progress.clone();
         let mut w = Writer {
             engine: self,
             caller,
@@ -158,7 +164,16 @@ impl Engine {
             unsaved: 0,
             last_saved: Instant::now(),
         };
-        if !w.run(&types, listed.as_deref()).await? {
+        // The estimate reads every row of the types: counted on another blocking thread while
+        // the walk proceeds (progress says "N resources written" until it is known).
+        let counting = async {
+            let expected = self.expected(caller, request, &types).await?;
+            estimate.expected.store(expected, Ordering::Relaxed);
+            Ok::<_, EngineError>(())
+        };
+        let (counted, ran) = tokio::join!(counting, w.run(&types, listed.as_deref()));
+        counted?;
+        if !ran? {
             return Ok(None);
         }
         let files = w.take_files()?;
@@ -229,11 +244,17 @@ impl Writer<'_> {
     async fn run(&mut self, types: &[String], listed: Option<&[String]>) -> Result<bool, EngineError> {
         if self.request.level == ExportLevel::System {
             for t in types {
+                let filtered = self.request.type_filters.iter().any(|(ft, _)| ft == t);
                 for (i, unit) in super::units(self.request, t, None).into_iter().enumerate() {
-                    if !self.unit(Key { patient: None, resource_type: Some(t), filter: i }, unit).await? {
+                    let key = Key { patient: None, resource_type: Some(t), filter: i };
+                    let going = if filtered { self.unit(key, unit).await? } else { self.scan_type(key, unit).await? };
+                    if !going {
                         return Ok(false);
                     }
                 }
+                // Types come one after the other here: this file is complete.
+                let t = t.clone();
+                self.with_files(move |f| f.sync_early(&t)).await?;
             }
             return Ok(true);
         }
@@ -242,8 +263,8 @@ impl Writer<'_> {
         let (filtered, plain): (Vec<String>, Vec<String>) =
             types.iter().cloned().partition(|t| self.request.type_filters.iter().any(|(ft, _)| ft == t));
         if let Some(ids) = listed {
-            for patient in ids {
-                if !self.patient(patient, &plain, &filtered).await? {
+            for chunk in ids.chunks(MAX_PAGE) {
+                if !self.patients(chunk, &plain, &filtered).await? {
                     return Ok(false);
                 }
             }
@@ -253,10 +274,8 @@ impl Writer<'_> {
         loop {
             let (ids, next) = self.engine.patient_page(self.caller, cursor.clone(), self.plan.page).await?;
             self.walk = cursor;
-            for patient in &ids {
-                if !self.patient(patient, &plain, &filtered).await? {
-                    return Ok(false);
-                }
+            if !self.patients(&ids, &plain, &filtered).await? {
+                return Ok(false);
             }
             match next {
                 Some(token) => cursor = Some(token),
@@ -265,12 +284,36 @@ impl Writer<'_> {
         }
     }
 
-    async fn patient(&mut self, patient: &str, plain: &[String], filtered: &[String]) -> Result<bool, EngineError> {
-        if !plain.is_empty() {
+    /// A page of patients, each compartment in turn. `false` when stopped.
+    async fn patients(&mut self, ids: &[String], plain: &[String], filtered: &[String]) -> Result<bool, EngineError> {
+        // Each compartment is searched over the types it holds, listed for the whole page in
+        // one transaction: a search over every type would compile an arm for each, nearly all
+        // empty for any one patient.
+        let held = self.engine.patient_compartment_types(ids, plain).await?;
+        for (patient, held) in ids.iter().zip(&held) {
+            if !self.patient(patient, !plain.is_empty(), held, filtered).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// One compartment: the search across the types without `_typeFilter` (`any_plain`: there
+    /// are some; `held`: those this patient holds), then the filtered types.
+    async fn patient(&mut self, patient: &str, any_plain: bool, held: &[String], filtered: &[String]) -> Result<bool, EngineError> {
+        let key = Key { patient: Some(patient), resource_type: None, filter: 0 };
+        let start = if any_plain { self.start(key) } else { Start::Skip };
+        // A cursor carries its own `_type`; a first page needs at least one type.
+        let runs = match &start {
+            Start::Skip => false,
+            Start::From(Some(_)) => true,
+            Start::From(None) => !held.is_empty(),
+        };
+        if runs {
             let mut params = super::since(self.request);
-            params.push(("_type".into(), plain.join(",")));
+            params.push(("_type".into(), held.join(",")));
             let unit = Unit { resource_type: None, compartment: Some(patient.to_string()), params, earlier: Vec::new() };
-            if !self.unit(Key { patient: Some(patient), resource_type: None, filter: 0 }, unit).await? {
+            if !self.run_unit(key, unit, start).await? {
                 return Ok(false);
             }
         }
@@ -301,7 +344,12 @@ impl Writer<'_> {
 
     /// Pages through one search, writing each page. `false` when stopped.
     async fn unit(&mut self, key: Key<'_>, unit: Unit) -> Result<bool, EngineError> {
-        let mut params = match self.start(key) {
+        let start = self.start(key);
+        self.run_unit(key, unit, start).await
+    }
+
+    async fn run_unit(&mut self, key: Key<'_>, unit: Unit, start: Start) -> Result<bool, EngineError> {
+        let mut params = match start {
             Start::Skip => return Ok(true),
             Start::From(Some(cursor)) => vec![("_cursor".to_string(), cursor)],
             Start::From(None) => {
@@ -351,6 +399,95 @@ impl Writer<'_> {
                 Some(token) => params = vec![("_cursor".into(), token)],
                 None => return Ok(true),
             }
+        }
+    }
+
+    /// Writes every resource of `unit`'s type (system level, no `_typeFilter`): what the
+    /// unit's search writes, in the same order (by id) and as the same lines, read by
+    /// [`salus_store::ReadTx::scan_bodies`] and written inside the read transaction, so a page
+    /// costs one index range, no search to compile, and no copy of its bodies. `false` when
+    /// stopped.
+    async fn scan_type(&mut self, key: Key<'_>, unit: Unit) -> Result<bool, EngineError> {
+        let (Some(t), Some(since_ms)) = (unit.resource_type.clone(), self.scan_since(&unit)) else {
+            return self.unit(key, unit).await;
+        };
+        let mut after = match self.start(key) {
+            Start::Skip => return Ok(true),
+            Start::From(None) => None,
+            Start::From(Some(cursor)) => match cursor.strip_prefix(SCAN_CURSOR) {
+                Some(id) => Some(id.to_string()),
+                // A checkpoint written by a search (before scans, or by a fallback): the search
+                // continues from it.
+                None => return self.run_unit(key, unit, Start::From(Some(cursor))).await,
+            },
+        };
+        let page = self.plan.page.clamp(1, MAX_PAGE);
+        loop {
+            if self.progress.cancelled.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let mut files = self.take_files()?;
+            let dir = files.dir.clone();
+            let (t2, from) = (t.clone(), after.take());
+            let (files, read, last, more) = self
+                .engine
+                .store
+                .read(move |tx| {
+                    let (mut read, mut last, mut failed) = (0u64, String::new(), None);
+                    let scan = BodyScan { resource_type: &t2, after_id: from.as_deref(), since_ms, limit: page };
+                    let more = tx.scan_bodies(&scan, &mut |id, body| {
+                        files.write(&t2, body).map_err(|e| {
+                            failed = Some(e);
+                            StoreError::Aborted
+                        })?;
+                        read += 1;
+                        last.clear();
+                        last.push_str(id);
+                        Ok(())
+                    });
+                    match (more, failed) {
+                        (_, Some(e)) => Err(io_error(&dir, e)),
+                        (Err(e), None) => Err(EngineError::from(e)),
+                        (Ok(more), None) => Ok((files, read, last, more)),
+                    }
+                })
+                .await?;
+            self.files = Some(files);
+            self.progress.written.fetch_add(read, Ordering::Relaxed);
+            let next = (more && read > 0).then(|| format!("{SCAN_CURSOR}{last}"));
+            if !self.checkpoint(key, next.as_deref(), read).await? {
+                return Ok(false);
+            }
+            tokio::task::yield_now().await;
+            match next {
+                Some(_) => after = Some(last),
+                None => return Ok(true),
+            }
+        }
+    }
+
+    /// The `_since` bound of a unit's search as the scan applies it (`last_updated >= bound`),
+    /// `Some(None)` without `_since`; `None` when the unit is more than its type and `_since`,
+    /// and only its search can run it.
+    fn scan_since(&self, unit: &Unit) -> Option<Option<i64>> {
+        let t = unit.resource_type.as_deref()?;
+        if unit.compartment.is_some() || !unit.earlier.is_empty() || unit.params != super::since(self.request) {
+            return None;
+        }
+        if unit.params.is_empty() {
+            return Some(None);
+        }
+        let query = self.engine.parse_query(Some(t), None, &unit.params, false).ok()?;
+        match query.conditions.as_slice() {
+            [only] => match only.for_type(t)? {
+                // The search's `ge` is `last_updated > high OR low <= last_updated <= high`.
+                Condition::LastUpdated(preds) => match preds.as_slice() {
+                    [DatePredicate { prefix: Prefix::Ge, range, .. }] => Some(Some(range.low.min(range.high.saturating_add(1)))),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
         }
     }
 
