@@ -72,7 +72,8 @@ struct ImportArgs {
     /// Directory of the embedded database [default: ./salus-data].
     #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Files loaded at the same time [default: the number of CPU cores].
+    /// Files loaded at the same time [default: 8 per CPU core]. Files in flight while one is
+    /// being written share its commit and fsync (group commit): fewer, larger commits.
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// No progress bar (for logs and scripts).
@@ -198,7 +199,9 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let engine = open_engine(&data).await?;
-        let jobs = args.jobs.unwrap_or_else(cores);
+        // Measured on the Synthea load (2 cores): 2 files in flight made 79 commits, 32 made 7,
+        // 3,277 -> 3,806 resources/s; memory holds one parsed file per job.
+        let jobs = args.jobs.unwrap_or_else(|| cores() * 8);
         let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
         let c = summary.counts;
         println!(
