@@ -31,6 +31,17 @@ pub enum Entry {
     ConditionalDelete { resource_type: String, criteria: String },
 }
 
+impl Entry {
+    /// An update (or create with its id) of `resource`, at the type and id it carries: how a
+    /// resource that already has its identity (an NDJSON line, a test fixture) is written. A
+    /// resource without `resourceType` or `id` is refused by the commit with the reason.
+    pub fn update_as_is(resource: Value) -> Entry {
+        let resource_type = salus_fhir::resource::resource_type(&resource).unwrap_or_default().to_string();
+        let id = salus_fhir::resource::id(&resource).unwrap_or_default().to_string();
+        Entry::Update { resource_type, id, resource, if_match: None }
+    }
+}
+
 /// What a committed entry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {

@@ -34,15 +34,7 @@ async fn engine() -> (tempfile::TempDir, Engine) {
             "member": [{"entity": {"reference": "Patient/p1"}}, {"entity": {"reference": "Patient/p3"}}]}),
         json!({"resourceType": "Condition", "id": "gone", "subject": {"reference": "Patient/p2"}}),
     ];
-    let entries = resources
-        .into_iter()
-        .map(|r| Entry::Update {
-            resource_type: r["resourceType"].as_str().unwrap_or_default().to_string(),
-            id: r["id"].as_str().unwrap_or_default().to_string(),
-            resource: r,
-            if_match: None,
-        })
-        .collect();
+    let entries = resources.into_iter().map(Entry::update_as_is).collect();
     engine.commit(&Caller::system(), entries).await.expect("commit");
     let gone = Entry::Delete { resource_type: "Condition".into(), id: "gone".into(), if_match: None };
     engine.commit(&Caller::system(), vec![gone]).await.expect("delete");

@@ -11,9 +11,7 @@ fn open(dir: &std::path::Path) -> Engine {
 }
 
 fn put(resource: serde_json::Value) -> Entry {
-    let resource_type = resource["resourceType"].as_str().unwrap_or_default().to_string();
-    let id = resource["id"].as_str().unwrap_or_default().to_string();
-    Entry::Update { resource_type, id, resource, if_match: None }
+    Entry::update_as_is(resource)
 }
 
 #[tokio::test]

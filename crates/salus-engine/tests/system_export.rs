@@ -11,15 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn put(engine: &Engine, resources: Vec<Value>) {
-    let entries = resources
-        .into_iter()
-        .map(|r| Entry::Update {
-            resource_type: r["resourceType"].as_str().unwrap_or_default().to_string(),
-            id: r["id"].as_str().unwrap_or_default().to_string(),
-            resource: r,
-            if_match: None,
-        })
-        .collect();
+    let entries = resources.into_iter().map(Entry::update_as_is).collect();
     engine.commit(&Caller::system(), entries).await.expect("commit");
 }
 
