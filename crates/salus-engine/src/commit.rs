@@ -503,30 +503,26 @@ fn strip_server_meta(resource: &mut Value) {
 }
 
 /// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping the client's other meta
-/// (profiles, tags, security labels) and putting `id` and `meta` first, where readers look.
+/// (profiles, tags, security labels) and putting `resourceType`, `id` and `meta` first, where
+/// readers look. Moves keys in place rather than rebuilding the object: this runs inside the
+/// write transaction, once per stored version (the rebuild showed as ~5% of an import's CPU in
+/// a profile; the import rate did not measurably change, the writer holds the lock less).
 fn stamp_meta(resource: &mut Value, id: &str, version: u64, last_updated_ms: i64) {
     let Some(obj) = resource.as_object_mut() else { return };
     let mut meta = match obj.shift_remove("meta") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    let mut stamped = Map::new();
-    stamped.insert("versionId".into(), Value::String(version.to_string()));
-    stamped.insert("lastUpdated".into(), Value::String(clock::format_instant(last_updated_ms)));
-    stamped.append(&mut meta);
-    obj.shift_remove("id");
-    let rest = std::mem::take(obj);
-    let resource_type = rest.get("resourceType").cloned();
-    if let Some(t) = resource_type {
-        obj.insert("resourceType".into(), t);
+    meta.shift_insert(0, "versionId".into(), Value::String(version.to_string()));
+    meta.shift_insert(1, "lastUpdated".into(), Value::String(clock::format_instant(last_updated_ms)));
+    let mut at = 0;
+    if let Some(resource_type) = obj.get("resourceType").cloned() {
+        obj.shift_insert(0, "resourceType".into(), resource_type);
+        at = 1;
     }
-    obj.insert("id".into(), Value::String(id.into()));
-    obj.insert("meta".into(), Value::Object(stamped));
-    for (k, v) in rest {
-        if k != "resourceType" {
-            obj.insert(k, v);
-        }
-    }
+    // `at` and `at + 1` are at most the map's length here, as `shift_insert` requires.
+    obj.shift_insert(at, "id".into(), Value::String(id.into()));
+    obj.shift_insert(at + 1, "meta".into(), Value::Object(meta));
 }
 
 fn committed(effect: Effect, v: &StoredVersion) -> Committed {
@@ -567,6 +563,22 @@ mod tests {
         assert_eq!(r["meta"]["versionId"], "2");
         assert_eq!(r["meta"]["lastUpdated"], "1970-01-01T00:00:00.000Z");
         assert_eq!(r["meta"]["tag"][0]["code"], "x");
+    }
+
+    #[test]
+    fn stamping_meta_moves_a_late_id_and_replaces_server_meta() {
+        let mut r = json!({"resourceType": "Patient", "active": true, "id": "old",
+            "meta": {"profile": ["p"], "versionId": "9", "lastUpdated": "2000-01-01T00:00:00Z"}});
+        stamp_meta(&mut r, "p1", 3, 0);
+        let keys: Vec<&str> = r.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        assert_eq!(keys, ["resourceType", "id", "meta", "active"]);
+        assert_eq!(r["id"], "p1");
+        let meta: Vec<&str> = r["meta"].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        assert_eq!(meta, ["versionId", "lastUpdated", "profile"]);
+        assert_eq!(r["meta"]["versionId"], "3");
+        let mut bare = json!({});
+        stamp_meta(&mut bare, "x", 1, 0);
+        assert_eq!(bare["id"], "x", "no resourceType: still stamped, no panic");
     }
 
     #[test]
