@@ -173,6 +173,9 @@ impl ExportRequest {
         request_url: String,
     ) -> Result<ExportRequest, EngineError> {
         let read = kick_off_parameters(body)?;
+        // The body is a resource like any other: an element R4's Parameters does not have (a
+        // misspelt `parameter`) must be refused, not read as "no parameters".
+        engine.require_valid(body)?;
         if level == ExportLevel::System && !read.patients.is_empty() {
             return Err(EngineError::bad_request(
                 "`patient` does not apply to a system-level export: use Patient/$export or Group/[id]/$export",

@@ -72,7 +72,12 @@ impl Server {
     /// Kicks off by `POST` with a Parameters body holding `parameters`, polls until done and
     /// returns the manifest.
     async fn export_post(&self, path: &str, parameters: Value) -> Value {
-        let r = self.kick_off_post(path, json!({"resourceType": "Parameters", "parameter": parameters})).await;
+        // FHIR has no empty arrays: no parameters is a Parameters without `parameter`.
+        let body = match parameters {
+            Value::Array(p) if p.is_empty() => json!({"resourceType": "Parameters"}),
+            p => json!({"resourceType": "Parameters", "parameter": p}),
+        };
+        let r = self.kick_off_post(path, body).await;
         self.follow(path, r).await
     }
 
@@ -390,6 +395,17 @@ async fn an_unknown_parameter_in_the_body_is_refused_naming_it() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(expression(&outcome), "_elements");
     assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().contains("_elements"));
+}
+
+#[tokio::test]
+async fn a_body_with_an_element_parameters_does_not_have_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path()).await;
+    // A misspelt `parameter` is not "no parameters": the whole system would be exported.
+    let body = json!({"resourceType": "Parameters", "paramter": [{"name": "_type", "valueString": "Patient"}]});
+    let (status, outcome) = refused(s.kick_off_post("/$export", body).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().contains("paramter"), "{outcome}");
 }
 
 #[tokio::test]

@@ -135,6 +135,10 @@ async fn mangled_patches_queries_and_paths_never_get_a_server_error() {
         "/Patient?_has:Observation:patient:code=29463-7&_total=accurate",
         "/_history?_since=2020-01-01T00:00:00Z&_count=3",
         "/Patient/p1/$everything?start=2019&_count=2",
+        "/Patient?_list=l1&gender=male",
+        "/Condition?code:below=http://example.org/cs|A&_revinclude=Provenance:target",
+        "/MolecularSequence?chromosome-variant-coordinate=1$gt1000$lt1500",
+        "/QuestionnaireResponse?_include=QuestionnaireResponse:questionnaire&_include:iterate=*",
     ];
     let mut sent = 80;
     for q in queries {
@@ -148,4 +152,29 @@ async fn mangled_patches_queries_and_paths_never_get_a_server_error() {
         }
     }
     println!("mangled patches, queries and paths: {sent} requests, none answered 5xx");
+}
+
+#[tokio::test]
+async fn mangled_export_kick_off_parameters_never_get_a_server_error() {
+    let s = TestServer::start().await;
+    s.put("/Patient/p1", &json!({"resourceType": "Patient", "id": "p1"}), None).await;
+    let mut rng = Rng(0xB01C);
+    let parameters = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "_outputFormat", "valueString": "application/fhir+ndjson"},
+        {"name": "_since", "valueInstant": "2020-01-01T00:00:00Z"},
+        {"name": "_type", "valueString": "Patient,Observation"},
+        {"name": "_typeFilter", "valueString": "Observation?code=29463-7"},
+        {"name": "patient", "valueReference": {"reference": "Patient/p1"}}]})
+    .to_string();
+    let mut sent = 0;
+    for path in ["/$export", "/Patient/$export"] {
+        for _ in 0..40 {
+            let body = mutate(&parameters, &mut rng);
+            let r = s.client.post(s.url(path)).header("Content-Type", "application/fhir+json").header("Prefer", "respond-async");
+            let status = r.body(body.clone()).send().await.expect("send").status();
+            assert!(status.as_u16() < 500, "POST {path} answered {status} to {body}");
+            sent += 1;
+        }
+    }
+    println!("mangled export kick-offs: {sent} requests, none answered 5xx");
 }

@@ -20,7 +20,8 @@ impl TestServer {
     pub async fn start_with_limit(max_body_bytes: usize) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let store = Store::new(SqliteStore::open(data.path()).expect("open store"));
-        let engine = Engine::r4(store);
+        // As `salus serve` configures it: bulk exports go under the data directory.
+        let engine = Engine::r4(store).with_export_dir(data.path().join("exports"));
         let config = salus_http::HttpConfig { max_body_bytes, base_url: None };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
