@@ -106,7 +106,10 @@ impl<'a> Builder<'a> {
     /// reads the versions by seq.
     pub fn page(mut self, request: &SearchRequest) -> Result<Sql, StoreError> {
         let q = &request.query;
-        let union = self.union(q, true);
+        // Without sort keys the order is (type, id): a page after a position starts each type's
+        // range at the position (an index seek), instead of walking it from its first row.
+        let after_id = request.after.as_ref().filter(|_| q.sort.is_empty());
+        let union = self.union(q, true, after_id);
         let keys: Vec<String> = (0..q.sort.len()).map(|i| format!("k{i}")).collect();
         let mut order: Vec<String> =
             q.sort.iter().zip(&keys).map(|(s, k)| format!("{k}{}", if s.descending { " DESC" } else { "" })).collect();
@@ -122,15 +125,19 @@ impl<'a> Builder<'a> {
     }
 
     pub fn count(mut self, q: &Query) -> Result<Sql, StoreError> {
-        let union = self.union(q, false);
+        let union = self.union(q, false, None);
         self.finish(format!("SELECT count(*) FROM ({union}) AS m"))
     }
 
     /// One SELECT per searched type, joined by UNION ALL. A type that a condition cannot
-    /// apply to matches nothing and is left out.
-    fn union(&mut self, q: &Query, with_keys: bool) -> String {
+    /// apply to matches nothing and is left out. With `after` (an unsorted page's position),
+    /// types before it are left out and its own type starts after its id.
+    fn union(&mut self, q: &Query, with_keys: bool, after: Option<&SearchPosition>) -> String {
         let mut selects = Vec::new();
         for t in &q.types {
+            if after.is_some_and(|a| t.as_str() < a.resource_type.as_str()) {
+                continue;
+            }
             let mut sets = Vec::new();
             let mut applies = true;
             for c in &q.conditions {
@@ -161,6 +168,10 @@ impl<'a> Builder<'a> {
                         clauses.push(format!("r.seq IN ({set})"));
                     }
                 }
+            }
+            if let Some(a) = after.filter(|a| a.resource_type == *t) {
+                let id = self.text(&a.id);
+                clauses.push(format!("r.id > {id}"));
             }
             let keys = if with_keys {
                 q.sort.iter().enumerate().map(|(i, s)| format!(", {} AS k{i}", self.sort_key(t, s))).collect::<String>()
@@ -323,9 +334,8 @@ impl<'a> Builder<'a> {
                 let p = self.pid(source_type, param);
                 let tt = self.text(t);
                 let set = self.set(source_type, inner);
-                let ty = self.text(t);
                 format!(
-                    "SELECT seq FROM resources WHERE type = {ty} AND {LIVE} AND id IN \
+                    "SELECT seq FROM resources WHERE type = {tt} AND {LIVE} AND id IN \
                      (SELECT target_id FROM idx_reference WHERE pid = {p} AND target_type = {tt} AND seq IN ({set}))"
                 )
             }

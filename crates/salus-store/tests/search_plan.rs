@@ -175,3 +175,25 @@ fn every_search_query_uses_an_index() {
     println!("search plans checked: {checked}, with a full table scan: {}", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// An unsorted page after a cursor seeks to its position in the type's range: reindexing or
+/// paging through a million Observations must not walk the range from its start every page.
+#[test]
+fn an_unsorted_page_after_a_cursor_seeks_to_its_position() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    let registry = Registry::r4();
+    let ctx = SearchContext {
+        registry: &registry,
+        resource_type: Some("Observation"),
+        compartment: None,
+        lenient: false,
+        now_ms: 0,
+        code_systems: None,
+    };
+    let query = salus_search::parse(&ctx, &[]).expect("no parameters");
+    let after = SearchPosition { keys: Vec::new(), resource_type: "Observation".into(), id: "o-500".into() };
+    let (sql, plan) = store.explain(&SearchRequest { query, after: Some(after), limit: 501 }).expect("explain");
+    assert!(plan.iter().any(|l| l.contains("resources_current (type=? AND id>?)")), "{sql}\n{plan:#?}");
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "the index gives the order: {plan:#?}");
+}
