@@ -42,9 +42,10 @@ impl Engine {
         if salus_fhir::resource::resource_type(&bundle) != Some("Bundle") {
             return Err(EngineError::bad_request("POST to the base URL takes a Bundle", Some("resourceType")));
         }
-        let entries = match bundle.get("entry") {
+        let mut bundle = bundle;
+        let entries = match bundle.get_mut("entry").map(Value::take) {
             None => Vec::new(),
-            Some(Value::Array(entries)) => entries.clone(),
+            Some(Value::Array(entries)) => entries,
             Some(_) => return Err(EngineError::bad_request("Bundle.entry must be an array", Some("Bundle.entry"))),
         };
         if entries.len() > self.max_bundle_entries {
@@ -88,68 +89,13 @@ impl Engine {
     /// Runs the writes of a transaction's entries as one commit; the reads are returned, with
     /// their positions, to run afterwards (GETs come last in the processing order).
     pub(crate) async fn commit_transaction(&self, caller: &Caller, entries: Vec<Value>) -> Result<Transaction, EngineError> {
-        let mut requests = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            let (phase, request) = parse_request(entry).map_err(|e| EngineError::in_entry(i, e))?;
-            requests.push((i, phase, request, entry.get("fullUrl").and_then(Value::as_str).map(str::to_string)));
-        }
-        // Ids for POSTs, and the map from each fullUrl to the reference that now names it.
-        let mut targets: HashMap<String, String> = HashMap::new();
-        for (_, _, request, full_url) in &mut requests {
-            let Request::Write(entry) = request else { continue };
-            let reference = match entry {
-                Entry::Create { resource, id, .. } => {
-                    let new_id = uuid::Uuid::new_v4().to_string();
-                    *id = Some(new_id.clone());
-                    salus_fhir::resource::resource_type(resource).map(|t| format!("{t}/{new_id}"))
-                }
-                Entry::Update { resource_type, id, .. } => Some(format!("{resource_type}/{id}")),
-                _ => None,
-            };
-            if let (Some(url), Some(reference)) = (full_url.as_ref(), reference)
-                && targets.insert(url.clone(), reference).is_some()
-            {
-                return Err(EngineError::bad_request(
-                    format!("the fullUrl {url} appears on more than one entry: each must be unique"),
-                    Some("Bundle.entry.fullUrl"),
-                ));
-            }
-        }
-        for (_, _, request, _) in &mut requests {
-            if let Request::Write(
-                Entry::Create { resource, .. } | Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. },
-            ) = request
-            {
-                rewrite_references(resource, &targets);
-            }
-        }
-        requests.sort_by_key(|(i, phase, ..)| (*phase, *i));
-
-        let mut writes = Vec::new();
-        let mut order = Vec::new();
-        let mut reads = Vec::new();
-        for (i, _, request, _) in requests {
-            match request {
-                Request::Write(entry) => {
-                    writes.push(entry);
-                    order.push(i);
-                }
-                read => reads.push((i, read)),
-            }
-        }
-        let committed = self.commit(caller, writes).await.map_err(|e| match e {
-            // Report the entry by its position in the Bundle, not in the processing order.
-            EngineError::InEntry { index, error } => {
-                EngineError::InEntry { index: order.get(index).copied().unwrap_or(index), error }
-            }
-            e => e,
-        })?;
-        Ok(Transaction { committed: order.into_iter().zip(committed).collect(), reads })
+        let plan = plan_transaction(entries)?;
+        let committed = self.commit(caller, plan.writes).await.map_err(|e| plan.order.entry_error(e))?;
+        Ok(Transaction { committed: plan.order.0.into_iter().zip(committed).collect(), reads: plan.reads })
     }
-
     async fn batch(&self, caller: &Caller, entries: Vec<Value>) -> Value {
         let mut responses = Vec::with_capacity(entries.len());
-        for entry in &entries {
+        for entry in entries {
             let response = match parse_request(entry) {
                 Err(e) => error_entry(&e),
                 Ok((_, Request::Read { resource_type, id, version })) => {
@@ -187,16 +133,98 @@ impl Engine {
     }
 }
 
+/// A transaction's writes in processing order, ready for one commit.
+pub(crate) struct TransactionPlan {
+    pub(crate) writes: Vec<Entry>,
+    /// Each write's position in the Bundle.
+    pub(crate) order: EntryOrder,
+    reads: Vec<(usize, Request)>,
+}
+
+/// The Bundle position of each write of a [`TransactionPlan`], in processing order.
+pub(crate) struct EntryOrder(Vec<usize>);
+
+impl EntryOrder {
+    /// An error of the commit, naming the entry by its position in the Bundle rather than in
+    /// the processing order.
+    pub(crate) fn entry_error(&self, e: EngineError) -> EngineError {
+        match e {
+            EngineError::InEntry { index, error } => {
+                EngineError::InEntry { index: self.0.get(index).copied().unwrap_or(index), error }
+            }
+            e => e,
+        }
+    }
+}
+
+/// Puts a transaction's entries in the spec's processing order, gives POSTs their ids and
+/// rewrites references between entries (fullUrl) to those ids. Nothing is read or written.
+pub(crate) fn plan_transaction(entries: Vec<Value>) -> Result<TransactionPlan, EngineError> {
+    let mut requests = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let full_url = entry.get("fullUrl").and_then(Value::as_str).map(str::to_string);
+        let (phase, request) = parse_request(entry).map_err(|e| EngineError::in_entry(i, e))?;
+        requests.push((i, phase, request, full_url));
+    }
+    // Ids for POSTs, and the map from each fullUrl to the reference that now names it.
+    let mut targets: HashMap<String, String> = HashMap::new();
+    for (_, _, request, full_url) in &mut requests {
+        let Request::Write(entry) = request else { continue };
+        let reference = match entry {
+            Entry::Create { resource, id, .. } => {
+                let new_id = uuid::Uuid::new_v4().to_string();
+                *id = Some(new_id.clone());
+                salus_fhir::resource::resource_type(resource).map(|t| format!("{t}/{new_id}"))
+            }
+            Entry::Update { resource_type, id, .. } => Some(format!("{resource_type}/{id}")),
+            _ => None,
+        };
+        if let (Some(url), Some(reference)) = (full_url.as_ref(), reference)
+            && targets.insert(url.clone(), reference).is_some()
+        {
+            return Err(EngineError::bad_request(
+                format!("the fullUrl {url} appears on more than one entry: each must be unique"),
+                Some("Bundle.entry.fullUrl"),
+            ));
+        }
+    }
+    for (_, _, request, _) in &mut requests {
+        if let Request::Write(
+            Entry::Create { resource, .. } | Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. },
+        ) = request
+        {
+            rewrite_references(resource, &targets);
+        }
+    }
+    requests.sort_by_key(|(i, phase, ..)| (*phase, *i));
+
+    let mut writes = Vec::new();
+    let mut order = Vec::new();
+    let mut reads = Vec::new();
+    for (i, _, request, _) in requests {
+        match request {
+            Request::Write(entry) => {
+                writes.push(entry);
+                order.push(i);
+            }
+            read => reads.push((i, read)),
+        }
+    }
+    Ok(TransactionPlan { writes, order: EntryOrder(order), reads })
+}
+
 /// Reads `entry.request` (and `entry.resource`) into what it asks for.
-fn parse_request(entry: &Value) -> Result<(Phase, Request), EngineError> {
+fn parse_request(mut entry: Value) -> Result<(Phase, Request), EngineError> {
+    // The resource is moved out, not copied: a bulk load's bundles are most of its memory.
+    let mut resource = entry.as_object_mut().and_then(|o| o.shift_remove("resource"));
     let request = entry.get("request").ok_or_else(|| {
         EngineError::bad_request("the entry has no `request`: say what to do (method and url)", Some("Bundle.entry.request"))
     })?;
     let method = request.get("method").and_then(Value::as_str).unwrap_or_default();
     let url = request.get("url").and_then(Value::as_str).unwrap_or_default();
     let if_match = request.get("ifMatch").and_then(Value::as_str).map(etag_version);
-    let resource = || {
-        entry.get("resource").cloned().ok_or_else(|| {
+    let mut resource = || {
+        resource.take().ok_or_else(|| {
             EngineError::bad_request(format!("a {method} entry needs a `resource`"), Some("Bundle.entry.resource"))
         })
     };

@@ -3,7 +3,9 @@
 //! entries run in one database transaction, where preconditions are checked, ids and versions
 //! assigned, `meta` stamped and the versions stored. Any error rolls the whole commit back.
 
+use crate::safety::SafetyReport;
 use crate::{Caller, Engine, EngineError, clock, compartment};
+use std::collections::HashMap;
 use salus_search::{IndexTerms, Query};
 use salus_store::{NewVersion, SearchRequest, StoredVersion, WriteTx};
 use serde_json::{Map, Value};
@@ -88,87 +90,223 @@ enum Prepared {
     Patch { resource_type: String, id: String, patch: json_patch::Patch, if_match: Option<String> },
 }
 
+impl Prepared {
+    /// Whether applying this entry can fail a check inside the transaction, after earlier
+    /// entries were written: anything but a plain update (or create with the client's id).
+    fn may_fail_in_transaction(&self) -> bool {
+        !matches!(self, Prepared::Write { create_only: false, if_match: None, if_none_exist: None, .. })
+    }
+}
+
+/// A group that failed outside a savepoint: the whole write is rolled back.
+struct WriteFailure {
+    group: usize,
+    error: EngineError,
+}
+
+impl From<salus_store::StoreError> for WriteFailure {
+    fn from(e: salus_store::StoreError) -> Self {
+        WriteFailure { group: usize::MAX, error: EngineError::Store(e) }
+    }
+}
+
 impl Engine {
     /// Commits `entries` atomically, in order, on behalf of `caller`.
     pub async fn commit(&self, caller: &Caller, entries: Vec<Entry>) -> Result<Vec<Committed>, EngineError> {
-        self.authorize_write(caller)?;
-        let several = entries.len() > 1;
-        // Medication safety reads the patient's chart before the write transaction (see safety.rs).
-        let (entries, safety) = self.medication_safety(caller, entries, several).await?;
-        // In a commit of several entries, an error says which entry failed.
-        let at = move |index: usize| {
-            move |error: EngineError| if several { EngineError::in_entry(index, error) } else { error }
-        };
-        let prepare = {
-            let engine = self.clone();
-            move || engine.prepare_all(entries, at)
-        };
-        // Validation and indexing are CPU work: a large commit (a bundle, an import chunk) runs
-        // them on a blocking thread so interactive requests keep their executor threads.
-        let prepared = if several {
-            tokio::task::spawn_blocking(prepare)
-                .await
-                .map_err(|e| EngineError::Store(salus_store::StoreError::Task(e.to_string())))??
-        } else {
-            prepare()?
-        };
-        let engine = self.clone();
-        let committed: Vec<Committed> = self
-            .store
-            .write(move |tx| {
-                prepared.into_iter().enumerate().map(|(i, p)| engine.apply(tx, p).map_err(at(i))).collect()
-            })
-            .await?;
-        self.after_commit(&committed)?;
-        Ok(safety.finish(committed, caller))
+        self.commit_each(caller, vec![entries]).await.pop().unwrap_or_else(|| Ok(Vec::new()))
     }
 
-    /// Prepares every entry, in order. A large commit (an import chunk) is split across the
-    /// cores: validation and indexing are pure CPU work per entry, and they bound the import
-    /// rate. The first failing entry (by position) is the error reported.
-    fn prepare_all<F>(&self, entries: Vec<Entry>, at: impl Fn(usize) -> F + Sync) -> Result<Vec<Prepared>, EngineError>
-    where
-        F: FnOnce(EngineError) -> EngineError,
-    {
-        const PARALLEL_FROM: usize = 64;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        if entries.len() < PARALLEL_FROM || threads < 2 {
-            return entries.into_iter().enumerate().map(|(i, e)| self.prepare(e).map_err(at(i))).collect();
+    /// Commits several independent groups of entries, each atomically and in order, in one
+    /// database transaction: one COMMIT (and one fsync) for all of them. A group that fails
+    /// leaves nothing behind and does not stop the others; the result of each group is in its
+    /// position. This is how a bulk load writes many bundles at once (see `import_bundles`).
+    ///
+    /// A group whose entries can fail a check inside the transaction (a conditional, an
+    /// If-Match, a create that may collide, a delete or patch) runs inside its own savepoint;
+    /// a group of plain updates, which can only fail with the database itself, runs without
+    /// one: a savepoint copies every page it touches, and a bulk load is mostly plain updates.
+    /// If such a group does fail, the whole transaction is undone and every group reports it.
+    pub async fn commit_each(&self, caller: &Caller, groups: Vec<Vec<Entry>>) -> Vec<Result<Vec<Committed>, EngineError>> {
+        let count = groups.len();
+        if self.authorize_write(caller).is_err() {
+            // Each group is refused with its own copy of the same verdict.
+            return (0..count).map(|_| self.authorize_write(caller).map(|()| Vec::new())).collect();
         }
-        let chunk = entries.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<(usize, Entry)>> = Vec::new();
-        let mut current = Vec::with_capacity(chunk);
-        for (i, e) in entries.into_iter().enumerate() {
-            current.push((i, e));
-            if current.len() == chunk {
-                chunks.push(std::mem::take(&mut current));
+        // Medication safety reads the patient's chart before the write transaction (see safety.rs).
+        let mut results: Vec<Option<Result<Vec<Committed>, EngineError>>> = (0..count).map(|_| None).collect();
+        let mut checked = Vec::with_capacity(count);
+        for (g, entries) in groups.into_iter().enumerate() {
+            let several = entries.len() > 1;
+            match self.medication_safety(caller, entries, several).await {
+                Ok((entries, safety)) => checked.push((g, entries, safety)),
+                Err(e) => results[g] = Some(Err(e)),
             }
         }
-        if !current.is_empty() {
-            chunks.push(current);
+        let entries: usize = checked.iter().map(|(_, e, _)| e.len()).sum();
+        let prepare = {
+            let engine = self.clone();
+            let groups: Vec<(usize, Vec<Entry>)> = checked.iter_mut().map(|(g, e, _)| (*g, std::mem::take(e))).collect();
+            move || engine.prepare_groups(groups)
+        };
+        // Validation and indexing are CPU work: a large commit (a bundle, an import chunk) runs
+        // them on blocking threads so interactive requests keep their executor threads.
+        let prepared = if entries > 1 {
+            match tokio::task::spawn_blocking(prepare).await {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    let failed = || Err(EngineError::Store(salus_store::StoreError::Task(e.to_string())));
+                    return (0..count).map(|g| results[g].take().unwrap_or_else(failed)).collect();
+                }
+            }
+        } else {
+            prepare()
+        };
+        let mut writes = Vec::new();
+        for (g, group) in prepared {
+            match group {
+                Ok(group) => writes.push((g, group)),
+                Err(e) => results[g] = Some(Err(e)),
+            }
         }
-        let at = &at;
-        let results: Vec<Result<Vec<Prepared>, EngineError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|part| {
-                    scope.spawn(move || part.into_iter().map(|(i, e)| self.prepare(e).map_err(at(i))).collect())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())))
+        let several_groups = writes.len() > 1;
+        let engine = self.clone();
+        let written = self
+            .store
+            .write(move |tx| {
+                let mut done = Vec::with_capacity(writes.len());
+                for (g, group) in writes {
+                    let isolated = several_groups && group.iter().any(Prepared::may_fail_in_transaction);
+                    if isolated {
+                        tx.savepoint()?;
+                    }
+                    let several = group.len() > 1;
+                    let result: Result<Vec<Committed>, EngineError> = group
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, p)| engine.apply(tx, p).map_err(|e| if several { EngineError::in_entry(i, e) } else { e }))
+                        .collect();
+                    match result {
+                        Ok(committed) => {
+                            if isolated {
+                                tx.end_savepoint(true)?;
+                            }
+                            done.push((g, Ok(committed)));
+                        }
+                        Err(e) if isolated => {
+                            tx.end_savepoint(false)?;
+                            done.push((g, Err(e)));
+                        }
+                        // Alone in the write or not isolated: the transaction is rolled back.
+                        Err(e) => return Err(WriteFailure { group: g, error: e }),
+                    }
+                }
+                Ok(done)
+            })
+            .await;
+        match written {
+            Ok(done) => {
+                for (g, result) in done {
+                    results[g] = Some(result.and_then(|committed| {
+                        self.after_commit(&committed)?;
+                        Ok(committed)
+                    }));
+                }
+            }
+            Err(WriteFailure { group, error }) => {
+                // Nothing of the transaction was kept: each group that was in it says so, the
+                // failing one (or the only one) with its own error.
+                let pending: Vec<usize> = checked.iter().map(|(g, _, _)| *g).filter(|g| results[*g].is_none()).collect();
+                let owner = if group == usize::MAX && pending.len() == 1 { pending[0] } else { group };
+                let message = error.to_string();
+                let mut error = Some(error);
+                for g in pending {
+                    results[g] = Some(Err(match error.take_if(|_| g == owner) {
+                        Some(own) => own,
+                        None => EngineError::Store(salus_store::StoreError::Database(format!(
+                            "not stored: the transaction it shared with other bundles was rolled back ({message})"
+                        ))),
+                    }));
+                }
+            }
+        }
+        let mut safety: HashMap<usize, SafetyReport> = checked.into_iter().map(|(g, _, s)| (g, s)).collect();
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(g, r)| {
+                let r = r.unwrap_or_else(|| Ok(Vec::new()));
+                match safety.remove(&g) {
+                    Some(report) => r.map(|committed| report.finish(committed, caller)),
+                    None => r,
+                }
+            })
+            .collect()
+    }
+
+    /// Prepares the entries of each group. A large commit (an import chunk) is split across the
+    /// cores: validation and indexing are pure CPU work per entry, and they bound the import
+    /// rate. A group's result is its first failing entry (by position), or all its entries.
+    fn prepare_groups(&self, groups: Vec<(usize, Vec<Entry>)>) -> Vec<(usize, Result<Vec<Prepared>, EngineError>)> {
+        const PARALLEL_FROM: usize = 64;
+        let total: usize = groups.iter().map(|(_, e)| e.len()).sum();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let several: Vec<bool> = groups.iter().map(|(_, e)| e.len() > 1).collect();
+        let sizes: Vec<(usize, usize)> = groups.iter().map(|(g, e)| (*g, e.len())).collect();
+        // Every entry, tagged with its group and position in it.
+        let flat: Vec<(usize, usize, Entry)> = groups
+            .into_iter()
+            .enumerate()
+            .flat_map(|(k, (_, entries))| entries.into_iter().enumerate().map(move |(i, e)| (k, i, e)))
+            .collect();
+        let run = |part: Vec<(usize, usize, Entry)>| -> Vec<(usize, usize, Result<Prepared, EngineError>)> {
+            part.into_iter().map(|(k, i, e)| (k, i, self.prepare(e))).collect()
+        };
+        let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM || threads < 2 {
+            run(flat)
+        } else {
+            let chunk = total.div_ceil(threads);
+            let mut chunks: Vec<Vec<(usize, usize, Entry)>> = Vec::new();
+            let mut rest = flat.into_iter();
+            loop {
+                let part: Vec<_> = rest.by_ref().take(chunk).collect();
+                if part.is_empty() {
+                    break;
+                }
+                chunks.push(part);
+            }
+            let run = &run;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunks.into_iter().map(|part| scope.spawn(move || run(part))).collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![(usize::MAX, 0, Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into()))))]
+                        })
                     })
-                })
-                .collect()
-        });
-        let mut prepared = Vec::new();
-        for r in results {
-            prepared.extend(r?);
+                    .collect()
+            })
+        };
+        let mut out: Vec<(usize, Result<Vec<Prepared>, EngineError>)> =
+            sizes.iter().map(|(g, n)| (*g, Ok(Vec::with_capacity(*n)))).collect();
+        for (k, i, result) in done {
+            if k == usize::MAX {
+                // A panicked thread: its entries are unknown, so every group fails.
+                for (_, r) in &mut out {
+                    if r.is_ok() {
+                        *r = Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())));
+                    }
+                }
+                continue;
+            }
+            let Some((_, slot)) = out.get_mut(k) else { continue };
+            match (slot.as_mut(), result) {
+                (Ok(list), Ok(p)) => list.push(p),
+                (Ok(_), Err(e)) => *slot = Err(if several[k] { EngineError::in_entry(i, e) } else { e }),
+                (Err(_), _) => {} // the group's first error (by position) stays
+            }
         }
-        Ok(prepared)
+        out
     }
 
     fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {

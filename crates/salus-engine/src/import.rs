@@ -42,19 +42,35 @@ impl ImportCounts {
 impl Engine {
     /// Imports one transaction (or batch) Bundle as a single all-or-nothing transaction.
     pub async fn import_bundle(&self, caller: &Caller, bundle: Value) -> Result<ImportCounts, EngineError> {
-        if salus_fhir::resource::resource_type(&bundle) != Some("Bundle") {
-            return Err(EngineError::bad_request("an import file must hold a Bundle or NDJSON resources", Some("resourceType")));
+        self.import_bundles(caller, vec![bundle]).await.pop().unwrap_or_else(|| Ok(ImportCounts::default()))
+    }
+
+    /// Imports several Bundles, each all-or-nothing on its own, in one database transaction
+    /// (see [`Engine::commit_each`]): a bulk load pays one COMMIT for many files. The result of
+    /// each Bundle is in its position; one that fails stores nothing and stops no other.
+    pub async fn import_bundles(&self, caller: &Caller, bundles: Vec<Value>) -> Vec<Result<ImportCounts, EngineError>> {
+        let mut results: Vec<Option<Result<ImportCounts, EngineError>>> = Vec::with_capacity(bundles.len());
+        let mut groups = Vec::new();
+        let mut planned = Vec::new();
+        for (b, bundle) in bundles.into_iter().enumerate() {
+            match bundle_writes(bundle) {
+                Ok(plan) => {
+                    groups.push(plan.writes);
+                    planned.push((b, plan.order));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
         }
-        let mut bundle = idempotent(bundle);
-        let entries = match bundle.get_mut("entry").map(Value::take) {
-            Some(Value::Array(entries)) => entries,
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => return Err(EngineError::bad_request("Bundle.entry must be an array", Some("Bundle.entry"))),
-        };
-        let done = self.commit_transaction(caller, entries).await?;
-        let mut counts = ImportCounts::default();
-        counts.add(done.committed.iter().map(|(_, c)| c));
-        Ok(counts)
+        let committed = self.commit_each(caller, groups).await;
+        for ((b, order), result) in planned.into_iter().zip(committed) {
+            results[b] = Some(result.map_err(|e| order.entry_error(e)).map(|committed| {
+                let mut counts = ImportCounts::default();
+                counts.add(&committed);
+                counts
+            }));
+        }
+        results.into_iter().map(|r| r.unwrap_or_else(|| Ok(ImportCounts::default()))).collect()
     }
 
     /// Imports resources that carry their own ids (an NDJSON chunk) in one commit.
@@ -81,6 +97,20 @@ impl Engine {
         counts.add(&committed);
         Ok(counts)
     }
+}
+
+/// The writes of an import Bundle, made idempotent, in the transaction's processing order.
+fn bundle_writes(bundle: Value) -> Result<crate::bundle::TransactionPlan, EngineError> {
+    if salus_fhir::resource::resource_type(&bundle) != Some("Bundle") {
+        return Err(EngineError::bad_request("an import file must hold a Bundle or NDJSON resources", Some("resourceType")));
+    }
+    let mut bundle = idempotent(bundle);
+    let entries = match bundle.get_mut("entry").map(Value::take) {
+        Some(Value::Array(entries)) => entries,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err(EngineError::bad_request("Bundle.entry must be an array", Some("Bundle.entry"))),
+    };
+    crate::bundle::plan_transaction(entries)
 }
 
 /// Rewrites `POST` entries with a `urn:uuid:` fullUrl into `PUT Type/uuid`.

@@ -157,3 +157,62 @@ async fn a_patch_that_changes_the_id_is_refused() {
     let err = engine.commit(&Caller::system(), vec![patch]).await.expect_err("refused");
     assert!(matches!(err, EngineError::BadRequest { .. }));
 }
+
+fn put(resource: Value) -> Value {
+    let url = format!("{}/{}", resource["resourceType"].as_str().unwrap_or_default(), resource["id"].as_str().unwrap_or_default());
+    json!({"resource": resource, "request": {"method": "PUT", "url": url}})
+}
+
+fn transaction(entries: Vec<Value>) -> Value {
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+async fn exists(engine: &Engine, id: &str) -> bool {
+    engine.read(&Caller::system(), "Patient", id).await.is_ok()
+}
+
+#[tokio::test]
+async fn bundles_imported_together_each_stand_or_fall_alone() {
+    let (_d, engine) = engine();
+    // The middle bundle writes Patient/b, then fails on its second entry inside the shared
+    // transaction (a patch of a resource that does not exist): b must not survive it.
+    let empty_patch = json!({"resourceType": "Binary", "contentType": "application/json-patch+json", "data": "W10="});
+    let bundles = vec![
+        transaction(vec![put(json!({"resourceType": "Patient", "id": "a"}))]),
+        transaction(vec![
+            put(json!({"resourceType": "Patient", "id": "b"})),
+            json!({"resource": empty_patch, "request": {"method": "PATCH", "url": "Patient/missing"}}),
+        ]),
+        transaction(vec![json!({"resource": {"resourceType": "NotAType"}, "request": {"method": "PUT", "url": "NotAType/x"}})]),
+        transaction(vec![put(json!({"resourceType": "Patient", "id": "c"})), put(json!({"resourceType": "Patient", "id": "d"}))]),
+    ];
+    let results = engine.import_bundles(&Caller::system(), bundles).await;
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0].as_ref().map(|c| c.created).ok(), Some(1));
+    match &results[1] {
+        Err(EngineError::InEntry { index, error }) => {
+            assert_eq!(*index, 1, "the failing entry is named by its position in its own Bundle");
+            assert!(matches!(**error, EngineError::NotFound { .. }), "{error}");
+        }
+        other => panic!("expected the patch to fail: {other:?}"),
+    }
+    assert!(results[2].is_err(), "an unknown type fails its own Bundle");
+    assert_eq!(results[3].as_ref().map(|c| c.created).ok(), Some(2));
+    assert!(exists(&engine, "a").await && exists(&engine, "c").await && exists(&engine, "d").await);
+    assert!(!exists(&engine, "b").await, "a failed bundle leaves nothing behind");
+}
+
+#[tokio::test]
+async fn importing_the_same_bundles_together_again_changes_nothing() {
+    let (_d, engine) = engine();
+    let bundles = || {
+        vec![
+            transaction(vec![put(json!({"resourceType": "Patient", "id": "a", "gender": "female"}))]),
+            transaction(vec![put(json!({"resourceType": "Patient", "id": "b", "gender": "male"}))]),
+        ]
+    };
+    let first = engine.import_bundles(&Caller::system(), bundles()).await;
+    assert!(first.iter().all(|r| r.as_ref().is_ok_and(|c| c.created == 1)), "{first:?}");
+    let again = engine.import_bundles(&Caller::system(), bundles()).await;
+    assert!(again.iter().all(|r| r.as_ref().is_ok_and(|c| c.unchanged == 1 && c.created == 0)), "{again:?}");
+}

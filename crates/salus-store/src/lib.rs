@@ -110,6 +110,12 @@ pub trait WriteTx: ReadTx {
     fn delete_job(&mut self, id: &str) -> Result<bool, StoreError>;
     /// Sets or clears a maintenance flag (see [`ReadTx::flag`]).
     fn set_flag(&mut self, name: &str, on: bool) -> Result<(), StoreError>;
+    /// Opens a savepoint: the changes made until the matching [`WriteTx::end_savepoint`] can be
+    /// undone without ending the transaction. Savepoints nest. For a write of several
+    /// independent parts, each atomic on its own, in one transaction (a bulk load's bundles).
+    fn savepoint(&mut self) -> Result<(), StoreError>;
+    /// Closes the innermost savepoint, keeping its changes or (`keep = false`) undoing them.
+    fn end_savepoint(&mut self, keep: bool) -> Result<(), StoreError>;
 }
 
 /// A database backend: runs a closure inside one transaction, committing if it returns `Ok`

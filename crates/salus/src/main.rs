@@ -72,8 +72,9 @@ struct ImportArgs {
     /// Directory of the embedded database [default: ./salus-data].
     #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Files loaded at the same time [default: 8 per CPU core]. Files in flight while one is
-    /// being written share its commit and fsync (group commit): fewer, larger commits.
+    /// Batches loaded at the same time [default: 2 per CPU core]. A batch is an NDJSON file
+    /// or Bundles of about 2 MB written in one transaction; while one batch is written, the
+    /// next are read, validated and indexed.
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// No progress bar (for logs and scripts).
@@ -201,7 +202,7 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
         let engine = open_engine(&data).await?;
         // Measured on the Synthea load (2 cores): 2 files in flight made 79 commits, 32 made 7,
         // 3,277 -> 3,806 resources/s; memory holds one parsed file per job.
-        let jobs = args.jobs.unwrap_or_else(|| cores() * 8);
+        let jobs = args.jobs.unwrap_or_else(|| cores() * 2);
         let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
         let c = summary.counts;
         println!(

@@ -35,7 +35,7 @@ impl ParamIds {
         Ok(ParamIds { ids: RwLock::new(map) })
     }
 
-    fn get(&self, resource_type: &str, code: &str) -> Option<i64> {
+    pub(super) fn get(&self, resource_type: &str, code: &str) -> Option<i64> {
         let ids = self.ids.read().ok()?;
         ids.get(resource_type)?.get(code).copied()
     }

@@ -196,3 +196,46 @@ fn concurrent_writers_share_commits_and_a_failing_one_loses_only_its_own_work() 
         assert_eq!(*present, i % 4 != 0, "p{i} is stored exactly when its writer succeeded");
     }
 }
+
+fn with_token(id: &str, param: &str) -> NewVersion {
+    let mut v = new_version(id, 1, 1000, "{}");
+    v.terms.tokens.push(salus_search::terms::TokenTerm { param: param.into(), system: None, code: Some("x".into()), text: None });
+    v
+}
+
+#[test]
+fn a_savepoint_undone_inside_a_transaction_keeps_the_work_around_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store
+        .write(&mut |tx| {
+            tx.put(&with_token("before", "kept-before"))?;
+            tx.savepoint()?;
+            // A parameter first seen in the undone part: its id is undone too.
+            tx.put(&with_token("undone", "undone-param"))?;
+            tx.end_savepoint(false)?;
+            tx.savepoint()?;
+            tx.put(&with_token("after", "kept-after"))?;
+            tx.end_savepoint(true)
+        })
+        .expect("write");
+    assert_eq!(store.params.get("Patient", "undone-param"), None, "an undone id is never published");
+    let conn = Connection::open(dir.path().join("salus.db")).expect("open");
+    for (code, id) in [("kept-before", "before"), ("kept-after", "after")] {
+        let stored: i64 = conn
+            .query_row("SELECT pid FROM search_params WHERE type = 'Patient' AND code = ?1", [code], |r| r.get(0))
+            .expect("a kept parameter has its row");
+        assert_eq!(store.params.get("Patient", code), Some(stored), "the published id is the stored one");
+        let rows: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM idx_token t JOIN resources r ON r.seq = t.seq WHERE r.id = ?1 AND t.pid = ?2",
+                params![id, stored],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(rows, 1, "{id}'s index row names its parameter's id");
+    }
+    let undone: i64 =
+        conn.query_row("SELECT count(*) FROM resources WHERE id = 'undone'", [], |r| r.get(0)).expect("count");
+    assert_eq!(undone, 0);
+}
