@@ -247,28 +247,45 @@ impl Engine {
             return Ok((entries, report));
         }
         // What this commit itself writes or deletes, laid over what is stored.
+        // Only the resources the checks read are copied: a bulk load's bundle with one order
+        // holds hundreds of others.
+        let read_by_checks = |r: &Value| {
+            matches!(
+                r.get("resourceType").and_then(Value::as_str),
+                Some("MedicationRequest" | "MedicationStatement" | "AllergyIntolerance" | "Medication")
+            )
+        };
         let mut replaced: HashSet<(String, String)> = HashSet::new();
         let mut written: Vec<(usize, Value)> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             match entry {
                 Entry::Create { resource, id, .. } => {
-                    let mut r = resource.clone();
-                    if let Some(obj) = r.as_object_mut() {
-                        match id {
-                            Some(id) => obj.insert("id".into(), json!(id)),
-                            None => obj.shift_remove("id"),
-                        };
+                    if let (Some(t), Some(id)) = (resource.get("resourceType").and_then(Value::as_str), id) {
+                        replaced.insert((t.to_string(), id.clone()));
                     }
-                    written.push((i, r));
+                    if read_by_checks(resource) {
+                        let mut r = resource.clone();
+                        if let Some(obj) = r.as_object_mut() {
+                            match id {
+                                Some(id) => obj.insert("id".into(), json!(id)),
+                                None => obj.shift_remove("id"),
+                            };
+                        }
+                        written.push((i, r));
+                    }
                 }
-                Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. } => written.push((i, resource.clone())),
+                Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. } => {
+                    replaced.extend(type_and_id(resource));
+                    if read_by_checks(resource) {
+                        written.push((i, resource.clone()));
+                    }
+                }
                 Entry::Delete { resource_type, id, .. } => {
                     replaced.insert((resource_type.clone(), id.clone()));
                 }
                 _ => {}
             }
         }
-        replaced.extend(written.iter().filter_map(|(_, r)| type_and_id(r)));
         let written_values: Vec<Value> = written.iter().map(|(_, r)| r.clone()).collect();
         let mut stored: HashMap<String, MedicationContext> = HashMap::new();
         let mut added: Vec<Entry> = Vec::new();
