@@ -3,12 +3,13 @@
 //! entries run in one database transaction, where preconditions are checked, ids and versions
 //! assigned, `meta` stamped and the versions stored. Any error rolls the whole commit back.
 
+use crate::body::{BodyParts, strip_server_meta};
 use crate::safety::SafetyReport;
 use crate::{Caller, Engine, EngineError, clock, compartment};
 use std::collections::HashMap;
 use salus_search::{IndexTerms, Query};
 use salus_store::{NewVersion, SearchRequest, StoredVersion, WriteTx};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// One change, as every channel expresses it.
@@ -76,18 +77,25 @@ enum Prepared {
     Write {
         resource_type: String,
         id: Option<String>,
-        resource: Value,
-        hash: [u8; 32],
+        checked: Checked,
         if_match: Option<String>,
         create_only: bool,
-        terms: IndexTerms,
         /// If-None-Exist: create only when nothing matches.
         if_none_exist: Option<Query>,
     },
-    ConditionalUpdate { resource_type: String, body_id: Option<String>, resource: Value, hash: [u8; 32], terms: IndexTerms, criteria: Query },
+    ConditionalUpdate { resource_type: String, body_id: Option<String>, checked: Checked, criteria: Query },
     ConditionalDelete { resource_type: String, criteria: Query },
     Delete { resource_type: String, id: String, if_match: Option<String> },
     Patch { resource_type: String, id: String, patch: json_patch::Patch, if_match: Option<String> },
+}
+
+/// A valid resource as its write needs it: serialized without what the server sets, the hash
+/// of its content (without server meta, so an update that changes nothing can be recognised),
+/// its index terms. The JSON value itself is gone by the time the write transaction runs.
+struct Checked {
+    body: BodyParts,
+    hash: [u8; 32],
+    terms: IndexTerms,
 }
 
 impl Prepared {
@@ -317,9 +325,8 @@ impl Engine {
                     Some(criteria) => Some(self.criteria(&resource_type, &criteria)?),
                     None => None,
                 };
-                let (resource, hash) = self.checked(resource)?;
-                let terms = self.index_terms(&resource);
-                Ok(Prepared::Write { resource_type, id, resource, hash, if_match: None, create_only: true, terms, if_none_exist })
+                let checked = self.checked(resource)?;
+                Ok(Prepared::Write { resource_type, id, checked, if_match: None, create_only: true, if_none_exist })
             }
             Entry::ConditionalUpdate { resource_type, criteria, resource } => {
                 let body_type = self.known_type(&resource)?;
@@ -334,9 +341,8 @@ impl Engine {
                 if let Some(id) = body_id.as_deref().filter(|id| !salus_fhir::resource::is_valid_id(id)) {
                     return Err(invalid_id(&resource_type, id));
                 }
-                let (resource, hash) = self.checked(resource)?;
-                let terms = self.index_terms(&resource);
-                Ok(Prepared::ConditionalUpdate { resource_type, body_id, resource, hash, terms, criteria })
+                let checked = self.checked(resource)?;
+                Ok(Prepared::ConditionalUpdate { resource_type, body_id, checked, criteria })
             }
             Entry::ConditionalDelete { resource_type, criteria } => {
                 self.known_type_name(&resource_type)?;
@@ -369,18 +375,8 @@ impl Engine {
                 if !salus_fhir::resource::is_valid_id(&id) {
                     return Err(invalid_id(&resource_type, &id));
                 }
-                let (resource, hash) = self.checked(resource)?;
-                let terms = self.index_terms(&resource);
-                Ok(Prepared::Write {
-                    resource_type,
-                    id: Some(id),
-                    resource,
-                    hash,
-                    if_match,
-                    create_only: false,
-                    terms,
-                    if_none_exist: None,
-                })
+                let checked = self.checked(resource)?;
+                Ok(Prepared::Write { resource_type, id: Some(id), checked, if_match, create_only: false, if_none_exist: None })
             }
             Entry::Delete { resource_type, id, if_match } => {
                 self.known_type_name(&resource_type)?;
@@ -396,21 +392,24 @@ impl Engine {
         }
     }
 
-    /// Validates a resource to be stored and hashes its content (without server meta), so an
-    /// update that changes nothing can be recognised.
-    fn checked(&self, mut resource: Value) -> Result<(Value, [u8; 32]), EngineError> {
+    /// Validates a resource to be stored, hashes its content (without server meta), serializes
+    /// it and extracts its index terms: all the work of a write that needs no database.
+    fn checked(&self, mut resource: Value) -> Result<Checked, EngineError> {
         self.require_valid(&resource)?;
         if salus_fhir::resource::resource_type(&resource) == Some("SearchParameter") {
             self.check_search_parameter(&resource)?;
         }
         strip_server_meta(&mut resource);
-        let bytes = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
-        Ok((resource, Sha256::digest(&bytes).into()))
+        let mut hasher = Sha256::new();
+        serde_json::to_writer(&mut hasher, &resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
+        let body = BodyParts::of(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
+        let terms = self.index_terms(&resource);
+        Ok(Checked { body, hash: hasher.finalize().into(), terms })
     }
 
     fn apply(&self, tx: &mut dyn WriteTx, entry: Prepared) -> Result<Committed, EngineError> {
         match entry {
-            Prepared::Write { resource_type, id, resource, hash, if_match, create_only, terms, if_none_exist } => {
+            Prepared::Write { resource_type, id, checked, if_match, create_only, if_none_exist } => {
                 if let Some(criteria) = if_none_exist {
                     match matching(tx, criteria)?.as_slice() {
                         [] => {}
@@ -427,9 +426,9 @@ impl Engine {
                     ));
                 }
                 check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
-                self.write_version(tx, resource_type, id, resource, hash, terms, current.as_ref())
+                write_version(tx, resource_type, id, checked, current.as_ref())
             }
-            Prepared::ConditionalUpdate { resource_type, body_id, resource, hash, terms, criteria } => {
+            Prepared::ConditionalUpdate { resource_type, body_id, checked, criteria } => {
                 let id = match matching(tx, criteria)?.as_slice() {
                     [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                     [found] => match body_id {
@@ -447,11 +446,7 @@ impl Engine {
                     several => return Err(several_match("the conditional update", &resource_type, several.len())),
                 };
                 let current = tx.current(&resource_type, &id)?;
-                let mut resource = resource;
-                if let Some(obj) = resource.as_object_mut() {
-                    obj.insert("id".into(), Value::String(id.clone()));
-                }
-                self.write_version(tx, resource_type, id, resource, hash, terms, current.as_ref())
+                write_version(tx, resource_type, id, checked, current.as_ref())
             }
             Prepared::ConditionalDelete { resource_type, criteria } => match matching(tx, criteria)?.as_slice() {
                 [] => Ok(Committed {
@@ -509,46 +504,10 @@ impl Engine {
                         Some(&format!("{resource_type}.id")),
                     ));
                 }
-                let (resource, hash) = self.checked(resource)?;
-                let terms = self.index_terms(&resource);
-                self.write_version(tx, resource_type, id, resource, hash, terms, Some(&current))
+                let checked = self.checked(resource)?;
+                write_version(tx, resource_type, id, checked, Some(&current))
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)] // each is one part of the version being written
-    fn write_version(
-        &self,
-        tx: &mut dyn WriteTx,
-        resource_type: String,
-        id: String,
-        mut resource: Value,
-        hash: [u8; 32],
-        terms: IndexTerms,
-        current: Option<&StoredVersion>,
-    ) -> Result<Committed, EngineError> {
-        if let Some(current) = current.filter(|c| !c.deleted)
-            && current.sha256 == Some(hash) {
-                return Ok(committed(Effect::Unchanged, current));
-            }
-        let version = current.map_or(1, |c| c.version + 1);
-        let last_updated_ms = next_timestamp(current);
-        stamp_meta(&mut resource, &id, version, last_updated_ms);
-        let body = serde_json::to_vec(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
-        let new = NewVersion {
-            patient_key: compartment::patient_key(&resource_type, &id, &terms),
-            resource_type,
-            id,
-            version,
-            last_updated_ms,
-            deleted: false,
-            body: Some(body),
-            sha256: Some(hash),
-            terms,
-        };
-        tx.put(&new)?;
-        let effect = if current.is_some_and(|c| !c.deleted) { Effect::Updated } else { Effect::Created };
-        Ok(from_new(effect, new))
     }
 
     fn known_type(&self, resource: &Value) -> Result<String, EngineError> {
@@ -568,6 +527,38 @@ impl Engine {
             Err(EngineError::UnknownResourceType(resource_type.to_string()))
         }
     }
+}
+
+/// Stores a new version of `resource_type/id` (or nothing, when its content equals the
+/// current version's).
+fn write_version(
+    tx: &mut dyn WriteTx,
+    resource_type: String,
+    id: String,
+    checked: Checked,
+    current: Option<&StoredVersion>,
+) -> Result<Committed, EngineError> {
+    if let Some(current) = current.filter(|c| !c.deleted)
+        && current.sha256 == Some(checked.hash)
+    {
+        return Ok(committed(Effect::Unchanged, current));
+    }
+    let version = current.map_or(1, |c| c.version + 1);
+    let last_updated_ms = next_timestamp(current);
+    let new = NewVersion {
+        patient_key: compartment::patient_key(&resource_type, &id, &checked.terms),
+        body: Some(checked.body.stamped(&id, version, last_updated_ms)),
+        resource_type,
+        id,
+        version,
+        last_updated_ms,
+        deleted: false,
+        sha256: Some(checked.hash),
+        terms: checked.terms,
+    };
+    tx.put(&new)?;
+    let effect = if current.is_some_and(|c| !c.deleted) { Effect::Updated } else { Effect::Created };
+    Ok(from_new(effect, new))
 }
 
 /// The current resources a conditional interaction's criteria match (two at most: enough to
@@ -628,41 +619,6 @@ fn next_timestamp(previous: Option<&StoredVersion>) -> i64 {
     previous.map_or(now, |p| now.max(p.last_updated_ms + 1))
 }
 
-/// Removes what the server owns in `meta` (`versionId`, `lastUpdated`); an emptied `meta` goes.
-fn strip_server_meta(resource: &mut Value) {
-    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
-        meta.shift_remove("versionId");
-        meta.shift_remove("lastUpdated");
-        if meta.is_empty()
-            && let Some(obj) = resource.as_object_mut() {
-                obj.shift_remove("meta");
-            }
-    }
-}
-
-/// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping the client's other meta
-/// (profiles, tags, security labels) and putting `resourceType`, `id` and `meta` first, where
-/// readers look. Moves keys in place rather than rebuilding the object: this runs inside the
-/// write transaction, once per stored version (the rebuild showed as ~5% of an import's CPU in
-/// a profile; the import rate did not measurably change, the writer holds the lock less).
-fn stamp_meta(resource: &mut Value, id: &str, version: u64, last_updated_ms: i64) {
-    let Some(obj) = resource.as_object_mut() else { return };
-    let mut meta = match obj.shift_remove("meta") {
-        Some(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    meta.shift_insert(0, "versionId".into(), Value::String(version.to_string()));
-    meta.shift_insert(1, "lastUpdated".into(), Value::String(clock::format_instant(last_updated_ms)));
-    let mut at = 0;
-    if let Some(resource_type) = obj.get("resourceType").cloned() {
-        obj.shift_insert(0, "resourceType".into(), resource_type);
-        at = 1;
-    }
-    // `at` and `at + 1` are at most the map's length here, as `shift_insert` requires.
-    obj.shift_insert(at, "id".into(), Value::String(id.into()));
-    obj.shift_insert(at + 1, "meta".into(), Value::Object(meta));
-}
-
 fn committed(effect: Effect, v: &StoredVersion) -> Committed {
     Committed {
         effect,
@@ -684,45 +640,5 @@ fn from_new(effect: Effect, v: NewVersion) -> Committed {
         last_updated_ms: v.last_updated_ms,
         body: v.body,
         findings: Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn stamping_meta_puts_id_and_meta_first_and_keeps_client_tags() {
-        let mut r = json!({"gender": "female", "resourceType": "Patient", "meta": {"tag": [{"code": "x"}]}});
-        stamp_meta(&mut r, "p1", 2, 0);
-        let keys: Vec<&str> = r.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        assert_eq!(keys, ["resourceType", "id", "meta", "gender"]);
-        assert_eq!(r["meta"]["versionId"], "2");
-        assert_eq!(r["meta"]["lastUpdated"], "1970-01-01T00:00:00.000Z");
-        assert_eq!(r["meta"]["tag"][0]["code"], "x");
-    }
-
-    #[test]
-    fn stamping_meta_moves_a_late_id_and_replaces_server_meta() {
-        let mut r = json!({"resourceType": "Patient", "active": true, "id": "old",
-            "meta": {"profile": ["p"], "versionId": "9", "lastUpdated": "2000-01-01T00:00:00Z"}});
-        stamp_meta(&mut r, "p1", 3, 0);
-        let keys: Vec<&str> = r.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        assert_eq!(keys, ["resourceType", "id", "meta", "active"]);
-        assert_eq!(r["id"], "p1");
-        let meta: Vec<&str> = r["meta"].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        assert_eq!(meta, ["versionId", "lastUpdated", "profile"]);
-        assert_eq!(r["meta"]["versionId"], "3");
-        let mut bare = json!({});
-        stamp_meta(&mut bare, "x", 1, 0);
-        assert_eq!(bare["id"], "x", "no resourceType: still stamped, no panic");
-    }
-
-    #[test]
-    fn server_meta_is_stripped_before_hashing() {
-        let mut r = json!({"resourceType": "Patient", "meta": {"versionId": "7", "lastUpdated": "2020-01-01T00:00:00Z"}});
-        strip_server_meta(&mut r);
-        assert_eq!(r, json!({"resourceType": "Patient"}));
     }
 }

@@ -6,6 +6,7 @@
 //! Every call takes a [`Caller`] from the start, so access control and audit add policy here,
 //! never new signatures at the edges.
 
+mod body;
 mod bundle;
 mod caller;
 pub mod clock;

@@ -1,0 +1,154 @@
+//! The stored JSON of a version. A resource is serialized once, before the write transaction,
+//! into the parts the server does not set; inside the transaction, where the version number and
+//! `lastUpdated` are decided, the parts are joined around them. Serializing there held the
+//! single writer for about a tenth of its time in a bulk load.
+//!
+//! The result is what serializing the stamped resource would give: `resourceType`, `id` and
+//! `meta` first (where readers look), `meta` starting with `versionId` and `lastUpdated` and
+//! keeping the client's other meta (profiles, tags, security labels), then every other member
+//! in the client's order.
+
+use crate::clock;
+use serde_json::{Map, Value};
+
+/// A resource's members other than those the server sets, serialized.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyParts {
+    resource_type: String,
+    /// The members of `meta` other than `versionId` and `lastUpdated`: `"k":v,...`, no braces.
+    meta: Vec<u8>,
+    /// The members other than `resourceType`, `id` and `meta`, the same way.
+    rest: Vec<u8>,
+}
+
+impl BodyParts {
+    /// The parts of a resource (a JSON object; anything else has no members to keep).
+    pub(crate) fn of(resource: &Value) -> Result<BodyParts, serde_json::Error> {
+        let empty = Map::new();
+        let object = resource.as_object().unwrap_or(&empty);
+        let resource_type = object.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_string();
+        let meta = match object.get("meta") {
+            Some(Value::Object(meta)) => members(meta, &["versionId", "lastUpdated"])?,
+            _ => Vec::new(),
+        };
+        let rest = members(object, &["resourceType", "id", "meta"])?;
+        Ok(BodyParts { resource_type, meta, rest })
+    }
+
+    /// The stored JSON of the version `version` of resource `id`, last updated at `last_updated_ms`.
+    pub(crate) fn stamped(&self, id: &str, version: u64, last_updated_ms: i64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.rest.len() + self.meta.len() + self.resource_type.len() + id.len() + 96);
+        out.extend_from_slice(b"{\"resourceType\":");
+        write_string(&mut out, &self.resource_type);
+        out.extend_from_slice(b",\"id\":");
+        write_string(&mut out, id);
+        out.extend_from_slice(b",\"meta\":{\"versionId\":");
+        write_string(&mut out, &version.to_string());
+        out.extend_from_slice(b",\"lastUpdated\":");
+        write_string(&mut out, &clock::format_instant(last_updated_ms));
+        if !self.meta.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(&self.meta);
+        }
+        out.push(b'}');
+        if !self.rest.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(&self.rest);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// The members of `object` except `skip`, as they appear inside its braces.
+fn members(object: &Map<String, Value>, skip: &[&str]) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::new();
+    for (key, value) in object {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut out, value)?;
+    }
+    Ok(out)
+}
+
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Removes what the server owns in `meta` (`versionId`, `lastUpdated`); an emptied `meta` goes.
+pub(crate) fn strip_server_meta(resource: &mut Value) {
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.shift_remove("versionId");
+        meta.shift_remove("lastUpdated");
+        if meta.is_empty()
+            && let Some(obj) = resource.as_object_mut()
+        {
+            obj.shift_remove("meta");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stamped(resource: Value, id: &str, version: u64) -> Value {
+        let body = BodyParts::of(&resource).expect("parts").stamped(id, version, 0);
+        serde_json::from_slice(&body).expect("the stamped body is JSON")
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn stamping_puts_type_id_and_meta_first_and_keeps_client_tags() {
+        let r = stamped(json!({"gender": "female", "resourceType": "Patient", "meta": {"tag": [{"code": "x"}]}}), "p1", 2);
+        assert_eq!(keys(&r), ["resourceType", "id", "meta", "gender"]);
+        assert_eq!(r["meta"]["versionId"], "2");
+        assert_eq!(r["meta"]["lastUpdated"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(r["meta"]["tag"][0]["code"], "x");
+    }
+
+    #[test]
+    fn stamping_replaces_a_late_id_and_server_meta() {
+        let r = stamped(
+            json!({"resourceType": "Patient", "active": true, "id": "old",
+                "meta": {"profile": ["p"], "versionId": "9", "lastUpdated": "2000-01-01T00:00:00Z"}}),
+            "p1",
+            3,
+        );
+        assert_eq!(keys(&r), ["resourceType", "id", "meta", "active"]);
+        assert_eq!(r["id"], "p1");
+        assert_eq!(keys(&r["meta"]), ["versionId", "lastUpdated", "profile"]);
+        assert_eq!(r["meta"]["versionId"], "3");
+    }
+
+    #[test]
+    fn the_stamped_body_is_what_serializing_the_stamped_resource_gives() {
+        let r = json!({"resourceType": "Observation", "status": "final", "meta": {"tag": [{"code": "a\"b"}]},
+            "valueString": "é \\ \n", "code": {"text": "x"}});
+        let body = BodyParts::of(&r).expect("parts").stamped("o-1", 1, 0);
+        let expected = json!({"resourceType": "Observation", "id": "o-1",
+            "meta": {"versionId": "1", "lastUpdated": "1970-01-01T00:00:00.000Z", "tag": [{"code": "a\"b"}]},
+            "status": "final", "valueString": "é \\ \n", "code": {"text": "x"}});
+        assert_eq!(body, serde_json::to_vec(&expected).expect("json"));
+        let bare = BodyParts::of(&json!({"resourceType": "Basic"})).expect("parts").stamped("b", 1, 0);
+        assert_eq!(bare, br#"{"resourceType":"Basic","id":"b","meta":{"versionId":"1","lastUpdated":"1970-01-01T00:00:00.000Z"}}"#);
+    }
+
+    #[test]
+    fn server_meta_is_stripped_before_hashing() {
+        let mut r = json!({"resourceType": "Patient", "meta": {"versionId": "7", "lastUpdated": "2020-01-01T00:00:00Z"}});
+        strip_server_meta(&mut r);
+        assert_eq!(r, json!({"resourceType": "Patient"}));
+    }
+}
