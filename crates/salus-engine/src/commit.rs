@@ -106,6 +106,14 @@ impl Prepared {
     }
 }
 
+/// Groups of entries prepared for one write transaction (see [`Engine::prepare_each`]).
+pub struct PreparedGroups {
+    /// Each group's result, where it is already known (refused before the write).
+    results: Vec<Option<Result<Vec<Committed>, EngineError>>>,
+    writes: Vec<(usize, Vec<Prepared>)>,
+    safety: HashMap<usize, SafetyReport>,
+}
+
 /// A group that failed outside a savepoint: the whole write is rolled back.
 struct WriteFailure {
     group: usize,
@@ -135,13 +143,24 @@ impl Engine {
     /// one: a savepoint copies every page it touches, and a bulk load is mostly plain updates.
     /// If such a group does fail, the whole transaction is undone and every group reports it.
     pub async fn commit_each(&self, caller: &Caller, groups: Vec<Vec<Entry>>) -> Vec<Result<Vec<Committed>, EngineError>> {
+        let prepared = self.prepare_each(caller, groups).await;
+        self.write_each(caller, prepared).await
+    }
+
+    /// The first half of [`Engine::commit_each`]: everything that needs no write transaction
+    /// (medication safety, validation, serialization, indexing). A bulk load prepares the next
+    /// batch while the previous one is written.
+    pub async fn prepare_each(&self, caller: &Caller, groups: Vec<Vec<Entry>>) -> PreparedGroups {
         let count = groups.len();
+        let mut results: Vec<Option<Result<Vec<Committed>, EngineError>>> = (0..count).map(|_| None).collect();
         if self.authorize_write(caller).is_err() {
             // Each group is refused with its own copy of the same verdict.
-            return (0..count).map(|_| self.authorize_write(caller).map(|()| Vec::new())).collect();
+            for slot in &mut results {
+                *slot = Some(self.authorize_write(caller).map(|()| Vec::new()));
+            }
+            return PreparedGroups { results, writes: Vec::new(), safety: HashMap::new() };
         }
         // Medication safety reads the patient's chart before the write transaction (see safety.rs).
-        let mut results: Vec<Option<Result<Vec<Committed>, EngineError>>> = (0..count).map(|_| None).collect();
         let mut checked = Vec::with_capacity(count);
         for (g, entries) in groups.into_iter().enumerate() {
             let several = entries.len() > 1;
@@ -151,9 +170,14 @@ impl Engine {
             }
         }
         let entries: usize = checked.iter().map(|(_, e, _)| e.len()).sum();
+        let mut safety = HashMap::new();
+        let mut groups = Vec::with_capacity(checked.len());
+        for (g, entries, report) in checked {
+            safety.insert(g, report);
+            groups.push((g, entries));
+        }
         let prepare = {
             let engine = self.clone();
-            let groups: Vec<(usize, Vec<Entry>)> = checked.iter_mut().map(|(g, e, _)| (*g, std::mem::take(e))).collect();
             move || engine.prepare_groups(groups)
         };
         // Validation and indexing are CPU work: a large commit (a bundle, an import chunk) runs
@@ -162,8 +186,12 @@ impl Engine {
             match tokio::task::spawn_blocking(prepare).await {
                 Ok(prepared) => prepared,
                 Err(e) => {
-                    let failed = || Err(EngineError::Store(salus_store::StoreError::Task(e.to_string())));
-                    return (0..count).map(|g| results[g].take().unwrap_or_else(failed)).collect();
+                    for (g, slot) in results.iter_mut().enumerate() {
+                        if slot.is_none() && safety.contains_key(&g) {
+                            *slot = Some(Err(EngineError::Store(salus_store::StoreError::Task(e.to_string()))));
+                        }
+                    }
+                    return PreparedGroups { results, writes: Vec::new(), safety };
                 }
             }
         } else {
@@ -176,11 +204,20 @@ impl Engine {
                 Err(e) => results[g] = Some(Err(e)),
             }
         }
+        PreparedGroups { results, writes, safety }
+    }
+
+    /// The second half of [`Engine::commit_each`]: one write transaction for every prepared group.
+    pub async fn write_each(&self, caller: &Caller, prepared: PreparedGroups) -> Vec<Result<Vec<Committed>, EngineError>> {
+        let PreparedGroups { mut results, writes, mut safety } = prepared;
+        let pending: Vec<usize> = writes.iter().map(|(g, _)| *g).collect();
         let several_groups = writes.len() > 1;
         let engine = self.clone();
-        let written = self
-            .store
-            .write(move |tx| {
+        let written = if writes.is_empty() {
+            // Everything was refused before the write: no transaction to open.
+            Ok(Vec::new())
+        } else {
+            self.store.write(move |tx| {
                 let mut done = Vec::with_capacity(writes.len());
                 for (g, group) in writes {
                     let isolated = several_groups && group.iter().any(Prepared::may_fail_in_transaction);
@@ -210,7 +247,8 @@ impl Engine {
                 }
                 Ok(done)
             })
-            .await;
+            .await
+        };
         match written {
             Ok(done) => {
                 for (g, result) in done {
@@ -223,7 +261,6 @@ impl Engine {
             Err(WriteFailure { group, error }) => {
                 // Nothing of the transaction was kept: each group that was in it says so, the
                 // failing one (or the only one) with its own error.
-                let pending: Vec<usize> = checked.iter().map(|(g, _, _)| *g).filter(|g| results[*g].is_none()).collect();
                 let owner = if group == usize::MAX && pending.len() == 1 { pending[0] } else { group };
                 let message = error.to_string();
                 let mut error = Some(error);
@@ -237,7 +274,6 @@ impl Engine {
                 }
             }
         }
-        let mut safety: HashMap<usize, SafetyReport> = checked.into_iter().map(|(g, _, s)| (g, s)).collect();
         results
             .into_iter()
             .enumerate()

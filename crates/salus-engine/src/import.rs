@@ -9,6 +9,15 @@
 use crate::{Caller, Committed, Effect, Engine, EngineError, Entry};
 use serde_json::{Value, json};
 
+/// Bundles ready to be written (see [`Engine::prepare_import`]).
+pub struct PreparedImport {
+    /// Per Bundle: the error that refused it before anything was prepared.
+    refused: Vec<Option<EngineError>>,
+    /// The Bundles that were prepared, with each write's position in its Bundle.
+    planned: Vec<(usize, crate::bundle::EntryOrder)>,
+    prepared: crate::commit::PreparedGroups,
+}
+
 /// What an import commit did, by effect.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportCounts {
@@ -49,7 +58,14 @@ impl Engine {
     /// (see [`Engine::commit_each`]): a bulk load pays one COMMIT for many files. The result of
     /// each Bundle is in its position; one that fails stores nothing and stops no other.
     pub async fn import_bundles(&self, caller: &Caller, bundles: Vec<Value>) -> Vec<Result<ImportCounts, EngineError>> {
-        let mut results: Vec<Option<Result<ImportCounts, EngineError>>> = Vec::with_capacity(bundles.len());
+        let prepared = self.prepare_import(caller, bundles).await;
+        self.write_import(caller, prepared).await
+    }
+
+    /// The first half of [`Engine::import_bundles`]: translating, validating and indexing, so
+    /// that a loader can prepare its next batch while this one is written.
+    pub async fn prepare_import(&self, caller: &Caller, bundles: Vec<Value>) -> PreparedImport {
+        let mut refused: Vec<Option<EngineError>> = Vec::with_capacity(bundles.len());
         let mut groups = Vec::new();
         let mut planned = Vec::new();
         for (b, bundle) in bundles.into_iter().enumerate() {
@@ -57,20 +73,29 @@ impl Engine {
                 Ok(plan) => {
                     groups.push(plan.writes);
                     planned.push((b, plan.order));
-                    results.push(None);
+                    refused.push(None);
                 }
-                Err(e) => results.push(Some(Err(e))),
+                Err(e) => refused.push(Some(e)),
             }
         }
-        let committed = self.commit_each(caller, groups).await;
+        let prepared = self.prepare_each(caller, groups).await;
+        PreparedImport { refused, planned, prepared }
+    }
+
+    /// The second half of [`Engine::import_bundles`]: the write transaction.
+    pub async fn write_import(&self, caller: &Caller, prepared: PreparedImport) -> Vec<Result<ImportCounts, EngineError>> {
+        let PreparedImport { refused, planned, prepared } = prepared;
+        let mut results: Vec<Result<ImportCounts, EngineError>> =
+            refused.into_iter().map(|r| r.map_or(Ok(ImportCounts::default()), Err)).collect();
+        let committed = self.write_each(caller, prepared).await;
         for ((b, order), result) in planned.into_iter().zip(committed) {
-            results[b] = Some(result.map_err(|e| order.entry_error(e)).map(|committed| {
+            results[b] = result.map_err(|e| order.entry_error(e)).map(|committed| {
                 let mut counts = ImportCounts::default();
                 counts.add(&committed);
                 counts
-            }));
+            });
         }
-        results.into_iter().map(|r| r.unwrap_or_else(|| Ok(ImportCounts::default()))).collect()
+        results
     }
 
     /// Imports resources that carry their own ids (an NDJSON chunk) in one commit.

@@ -25,14 +25,14 @@ pub mod validation;
 
 pub use bundle::DEFAULT_MAX_BUNDLE_ENTRIES;
 pub use caller::{Caller, Principal};
-pub use commit::{Committed, Effect, Entry};
+pub use commit::{Committed, Effect, Entry, PreparedGroups};
 pub use error::EngineError;
 pub use everything::EVERYTHING_PAGE;
 pub use export::{
     EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus, KickOffParameters,
     kick_off_parameters,
 };
-pub use import::ImportCounts;
+pub use import::{ImportCounts, PreparedImport};
 pub use read::HistoryPage;
 pub use safety::{MedicationContext, OVERRIDE_EXTENSION, check_order, finding_issue, refusal_outcome};
 pub use care_gaps::{CareGapRow, Worklist, today};

@@ -5,7 +5,7 @@
 //! A file that fails is reported and the others go on; nothing of a failed Bundle is stored.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use salus_engine::{Caller, Engine, ImportCounts};
+use salus_engine::{Caller, Engine, ImportCounts, PreparedImport};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -90,15 +90,27 @@ pub async fn run(engine: &Engine, paths: &[PathBuf], jobs: usize, show_progress:
     let mut files = 0;
     for group in groups {
         files += group.len();
-        // Batches of one group load concurrently, `jobs` at a time: while one is written, the
-        // next ones are read, validated and indexed.
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        // A two-stage pipeline: up to `jobs` batches are read, validated and indexed at once,
+        // and up to two prepared batches wait for the single writer, so it never waits for
+        // the next batch to be prepared (and memory stays bounded when it is the slower stage).
+        let preparing = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let writing = Arc::new(tokio::sync::Semaphore::new(2));
         let mut tasks = tokio::task::JoinSet::new();
         for (batch, bytes) in batches(group) {
-            let (engine, bar, resources, semaphore) = (engine.clone(), bar.clone(), resources.clone(), semaphore.clone());
+            let (engine, bar, resources) = (engine.clone(), bar.clone(), resources.clone());
+            let (preparing, writing) = (preparing.clone(), writing.clone());
             tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let results = import_batch(&engine, batch).await;
+                let prepare_slot = preparing.acquire_owned().await;
+                let results = match prepare_batch(&engine, batch).await {
+                    Batch::Done(results) => results,
+                    Batch::Prepared { files, prepared } => {
+                        let write_slot = writing.acquire_owned().await;
+                        drop(prepare_slot);
+                        let results = write_batch(&engine, files, prepared).await;
+                        drop(write_slot);
+                        results
+                    }
+                };
                 let loaded: u64 = results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(ImportCounts::total).sum();
                 let n = resources.fetch_add(loaded, Ordering::Relaxed) + loaded;
                 let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
@@ -126,39 +138,60 @@ pub async fn run(engine: &Engine, paths: &[PathBuf], jobs: usize, show_progress:
     Ok(ImportSummary { files, counts, failures, seconds: started.elapsed().as_secs_f64() })
 }
 
-/// Loads one batch: an NDJSON file, or Bundles written together. Each file's result.
-async fn import_batch(engine: &Engine, batch: Vec<PathBuf>) -> Vec<(PathBuf, Result<ImportCounts, String>)> {
+type FileResults = Vec<(PathBuf, Result<ImportCounts, String>)>;
+
+/// A batch after its first stage.
+enum Batch {
+    /// Loaded already (an NDJSON file), or nothing left to write.
+    Done(FileResults),
+    /// Bundles validated and indexed, waiting for the write; `files` holds each file's result
+    /// so far (a file that could not be read or parsed has failed already).
+    Prepared { files: FileResults, prepared: (Vec<usize>, PreparedImport) },
+}
+
+/// The first stage of a batch: an NDJSON file is loaded whole; Bundles are read, parsed and
+/// prepared for their write.
+async fn prepare_batch(engine: &Engine, batch: Vec<PathBuf>) -> Batch {
     if let [path] = batch.as_slice()
         && path.extension().is_some_and(|e| e == "ndjson")
     {
         let result = import_ndjson(engine, path).await;
-        return vec![(path.clone(), result)];
+        return Batch::Done(vec![(path.clone(), result)]);
     }
     // Reading and parsing is CPU work: off the executor threads.
     let paths = batch.clone();
     let parsed = tokio::task::spawn_blocking(move || paths.iter().map(|p| read_bundle(p)).collect::<Vec<_>>()).await;
     let parsed = match parsed {
         Ok(parsed) => parsed,
-        Err(e) => return batch.into_iter().map(|p| (p, Err(format!("import task failed: {e}")))).collect(),
+        Err(e) => return Batch::Done(batch.into_iter().map(|p| (p, Err(format!("import task failed: {e}")))).collect()),
     };
-    let mut results: Vec<(PathBuf, Result<ImportCounts, String>)> = Vec::with_capacity(batch.len());
+    let mut files: FileResults = Vec::with_capacity(batch.len());
     let mut bundles = Vec::new();
     let mut positions = Vec::new();
     for (path, bundle) in batch.into_iter().zip(parsed) {
         match bundle {
             Ok(bundle) => {
-                positions.push(results.len());
+                positions.push(files.len());
                 bundles.push(bundle);
-                results.push((path, Ok(ImportCounts::default())));
+                files.push((path, Ok(ImportCounts::default())));
             }
-            Err(e) => results.push((path, Err(e))),
+            Err(e) => files.push((path, Err(e))),
         }
     }
-    let imported = engine.import_bundles(&Caller::system(), bundles).await;
-    for (at, result) in positions.into_iter().zip(imported) {
-        results[at].1 = result.map_err(|e| outcome_text(&e));
+    if bundles.is_empty() {
+        return Batch::Done(files);
     }
-    results
+    let prepared = engine.prepare_import(&Caller::system(), bundles).await;
+    Batch::Prepared { files, prepared: (positions, prepared) }
+}
+
+/// The second stage: the batch's one write transaction.
+async fn write_batch(engine: &Engine, mut files: FileResults, (positions, prepared): (Vec<usize>, PreparedImport)) -> FileResults {
+    let imported = engine.write_import(&Caller::system(), prepared).await;
+    for (at, result) in positions.into_iter().zip(imported) {
+        files[at].1 = result.map_err(|e| outcome_text(&e));
+    }
+    files
 }
 
 fn read_bundle(path: &Path) -> Result<Value, String> {
