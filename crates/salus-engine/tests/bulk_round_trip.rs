@@ -1,5 +1,6 @@
 //! The bulk round trip over the Synthea data: every bundle in `../shared/data/synthea/`
-//! (shared resources first) imported through `Engine::import_bundle`, everything exported as
+//! (shared resources first) imported through `Engine::import_bundles`, ten per transaction as
+//! `salus import` writes its batches, everything exported as
 //! NDJSON, and each exported resource compared with what was imported last under its id:
 //! equal once server meta (`versionId`, `lastUpdated`) is set aside and `urn:uuid:X`
 //! references are read as `Type/X` (the import turns those POSTs into `PUT Type/X`). Prints
@@ -88,9 +89,15 @@ async fn import_all(engine: &Engine) -> (BTreeMap<(String, String), Value>, u64,
     }
     let started = std::time::Instant::now();
     let mut imported = 0;
-    for (file, bundle) in files.iter().zip(bundles) {
-        let counts = engine.import_bundle(&Caller::system(), bundle).await.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        imported += counts.total();
+    // Ten Bundles per transaction, as `salus import` writes its batches.
+    let mut bundles = bundles.into_iter();
+    for chunk in files.chunks(10) {
+        let batch: Vec<Value> = bundles.by_ref().take(chunk.len()).collect();
+        let results = engine.import_bundles(&Caller::system(), batch).await;
+        assert_eq!(results.len(), chunk.len(), "one result per Bundle");
+        for (file, result) in chunk.iter().zip(results) {
+            imported += result.unwrap_or_else(|e| panic!("{}: {e}", file.display())).total();
+        }
     }
     (expected, imported, started.elapsed().as_secs_f64())
 }
