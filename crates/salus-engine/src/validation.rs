@@ -16,6 +16,12 @@ pub struct ValidationReport {
 
 pub trait ResourceValidator: Send + Sync + 'static {
     fn validate(&self, resource: &Value) -> ValidationReport;
+
+    /// The write path's question: may this be stored? The OperationOutcome only when not.
+    fn check(&self, resource: &Value) -> Result<(), Value> {
+        let report = self.validate(resource);
+        if report.valid { Ok(()) } else { Err(report.outcome) }
+    }
 }
 
 /// The full R4 validator (structure, datatypes, bindings, references, invariants): what the
@@ -26,6 +32,12 @@ impl ResourceValidator for salus_validator::Validator {
         let valid = outcome.is_valid();
         let outcome = if outcome.issues.is_empty() { all_ok() } else { outcome.to_operation_outcome() };
         ValidationReport { valid, outcome }
+    }
+
+    fn check(&self, resource: &Value) -> Result<(), Value> {
+        // A valid resource's warnings are not reported on a write: build no outcome for them.
+        let outcome = salus_validator::Validator::validate(self, resource);
+        if outcome.is_valid() { Ok(()) } else { Err(outcome.to_operation_outcome()) }
     }
 }
 
@@ -75,7 +87,6 @@ impl Engine {
 
     /// The write path's check: refuses an invalid resource with its OperationOutcome.
     pub(crate) fn require_valid(&self, resource: &Value) -> Result<(), EngineError> {
-        let report = self.validator.validate(resource);
-        if report.valid { Ok(()) } else { Err(EngineError::Invalid(report.outcome)) }
+        self.validator.check(resource).map_err(EngineError::Invalid)
     }
 }
