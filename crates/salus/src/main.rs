@@ -72,9 +72,9 @@ struct ImportArgs {
     /// Directory of the embedded database [default: ./salus-data].
     #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Batches loaded at the same time [default: 2 per CPU core]. A batch is an NDJSON file
-    /// or Bundles of about 2 MB written in one transaction; while one batch is written, the
-    /// next are read, validated and indexed.
+    /// Batches read, validated and indexed at the same time [default: 2 per CPU core], while
+    /// up to two prepared batches wait for the database writer. A batch is an NDJSON file or
+    /// Bundles of about 2 MB of files, written in one transaction (each Bundle all or nothing).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// No progress bar (for logs and scripts).
