@@ -116,13 +116,14 @@ pub struct PreparedGroups {
 
 /// A group that failed outside a savepoint: the whole write is rolled back.
 struct WriteFailure {
-    group: usize,
+    /// The group whose entry failed; none when the database itself failed.
+    group: Option<usize>,
     error: EngineError,
 }
 
 impl From<salus_store::StoreError> for WriteFailure {
     fn from(e: salus_store::StoreError) -> Self {
-        WriteFailure { group: usize::MAX, error: EngineError::Store(e) }
+        WriteFailure { group: None, error: EngineError::Store(e) }
     }
 }
 
@@ -242,7 +243,7 @@ impl Engine {
                             done.push((g, Err(e)));
                         }
                         // Alone in the write or not isolated: the transaction is rolled back.
-                        Err(e) => return Err(WriteFailure { group: g, error: e }),
+                        Err(e) => return Err(WriteFailure { group: Some(g), error: e }),
                     }
                 }
                 Ok(done)
@@ -261,11 +262,15 @@ impl Engine {
             Err(WriteFailure { group, error }) => {
                 // Nothing of the transaction was kept: each group that was in it says so, the
                 // failing one (or the only one) with its own error.
-                let owner = if group == usize::MAX && pending.len() == 1 { pending[0] } else { group };
+                let owner = match (group, pending.as_slice()) {
+                    (Some(g), _) => Some(g),
+                    (None, [only]) => Some(*only),
+                    (None, _) => None,
+                };
                 let message = error.to_string();
                 let mut error = Some(error);
                 for g in pending {
-                    results[g] = Some(Err(match error.take_if(|_| g == owner) {
+                    results[g] = Some(Err(match error.take_if(|_| Some(g) == owner) {
                         Some(own) => own,
                         None => EngineError::Store(salus_store::StoreError::Database(format!(
                             "not stored: the transaction it shared with other bundles was rolled back ({message})"
@@ -305,6 +310,7 @@ impl Engine {
         let run = |part: Vec<(usize, usize, Entry)>| -> Vec<(usize, usize, Result<Prepared, EngineError>)> {
             part.into_iter().map(|(k, i, e)| (k, i, self.prepare(e))).collect()
         };
+        let mut panicked = false;
         let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM || threads < 2 {
             run(flat)
         } else {
@@ -321,28 +327,24 @@ impl Engine {
             let run = &run;
             std::thread::scope(|scope| {
                 let handles: Vec<_> = chunks.into_iter().map(|part| scope.spawn(move || run(part))).collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            vec![(usize::MAX, 0, Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into()))))]
-                        })
-                    })
-                    .collect()
+                let mut done = Vec::with_capacity(total);
+                for handle in handles {
+                    match handle.join() {
+                        Ok(part) => done.extend(part),
+                        Err(_) => panicked = true,
+                    }
+                }
+                done
             })
         };
         let mut out: Vec<(usize, Result<Vec<Prepared>, EngineError>)> =
             sizes.iter().map(|(g, n)| (*g, Ok(Vec::with_capacity(*n)))).collect();
+        if panicked {
+            // A panicked thread's entries are unknown, so every group fails.
+            let failed = || Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())));
+            return sizes.iter().map(|(g, _)| (*g, failed())).collect();
+        }
         for (k, i, result) in done {
-            if k == usize::MAX {
-                // A panicked thread: its entries are unknown, so every group fails.
-                for (_, r) in &mut out {
-                    if r.is_ok() {
-                        *r = Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())));
-                    }
-                }
-                continue;
-            }
             let Some((_, slot)) = out.get_mut(k) else { continue };
             match (slot.as_mut(), result) {
                 (Ok(list), Ok(p)) => list.push(p),
