@@ -7,15 +7,15 @@ use crate::StoreError;
 use rusqlite::params;
 use salus_search::IndexTerms;
 use salus_search::terms::CompositeValue;
+use std::sync::OnceLock;
 
-const TABLES: &[&str] =
-    &["idx_string", "idx_token", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri", "idx_composite"];
+const TABLES: [&IndexTable; 8] = [&STRING, &TOKEN, &DATE, &NUMBER, &QUANTITY, &REFERENCE, &URI, &COMPOSITE];
 
 impl SqliteTx<'_> {
     /// Removes every index row (and the full-text row) of the version stored at `seq`.
     pub(super) fn clear_index(&self, seq: i64) -> Result<(), StoreError> {
         for t in TABLES {
-            let mut stmt = self.conn.prepare_cached(&format!("DELETE FROM {t} WHERE seq = ?1")).map_err(db)?;
+            let mut stmt = self.conn.prepare_cached(&format!("DELETE FROM {} WHERE seq = ?1", t.name)).map_err(db)?;
             stmt.execute(params![seq]).map_err(db)?;
         }
         let mut text = self.conn.prepare_cached("DELETE FROM idx_text WHERE rowid = ?1").map_err(db)?;
@@ -26,104 +26,191 @@ impl SqliteTx<'_> {
     /// Writes the index rows of the version stored at `seq`, a version of `ty`. `n` numbers a
     /// version's rows in each table (the primary key is `(seq, pid, n)`).
     pub(super) fn write_index(&self, seq: i64, ty: &str, terms: &IndexTerms) -> Result<(), StoreError> {
-        let c = self.conn;
         let mut pids = Pids { tx: self, ty, last: None };
-        if !terms.strings.is_empty() {
-            let mut s = c.prepare_cached("INSERT INTO idx_string (seq, pid, n, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.strings) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.norm, t.exact]).map_err(db)?;
-            }
-        }
-        if !terms.tokens.is_empty() {
-            let mut s = c
-                .prepare_cached("INSERT INTO idx_token (seq, pid, n, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.tokens) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.system, t.code, t.text]).map_err(db)?;
-            }
-        }
-        if !terms.dates.is_empty() {
-            let mut s = c.prepare_cached("INSERT INTO idx_date (seq, pid, n, low, high) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.dates) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.range.low, t.range.high]).map_err(db)?;
-            }
-        }
-        if !terms.numbers.is_empty() {
-            let mut s = c.prepare_cached("INSERT INTO idx_number (seq, pid, n, value) VALUES (?1, ?2, ?3, ?4)").map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.numbers) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.value]).map_err(db)?;
-            }
-        }
-        if !terms.quantities.is_empty() {
-            let mut s = c
-                .prepare_cached(
-                    "INSERT INTO idx_quantity (seq, pid, n, value, system, code, canon_value, canon_code) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.quantities) {
-                let (cv, cc) = t.canonical.as_ref().map_or((None, None), |(v, u)| (Some(*v), Some(u.as_str())));
-                s.execute(params![seq, pids.of(&t.param)?, n, t.value, t.system, t.code, cv, cc]).map_err(db)?;
-            }
-        }
-        if !terms.references.is_empty() {
-            let mut s = c
-                .prepare_cached(
-                    "INSERT INTO idx_reference (seq, pid, n, target_type, target_id, url, version) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.references) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.target_type, t.target_id, t.url, t.version])
-                    .map_err(db)?;
-            }
-        }
-        if !terms.uris.is_empty() {
-            let mut s = c.prepare_cached("INSERT INTO idx_uri (seq, pid, n, value) VALUES (?1, ?2, ?3, ?4)").map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.uris) {
-                s.execute(params![seq, pids.of(&t.param)?, n, t.value]).map_err(db)?;
-            }
-        }
-        if !terms.composites.is_empty() {
-            let mut s = c
-                .prepare_cached(
-                    "INSERT INTO idx_composite (seq, pid, n, system1, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2, num3) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )
-                .map_err(db)?;
-            for (n, t) in (0i64..).zip(&terms.composites) {
-                let Some(code1) = &t.first.code else { continue };
-                let (mut system2, mut code2, mut text2, mut num2) = (None, None, None, None);
-                let (mut low2, mut high2, mut canon2, mut canon_code2) = (None, None, None, None);
-                match &t.second {
-                    CompositeValue::Token(k) => (system2, code2) = (k.system.as_deref(), k.code.as_deref()),
-                    CompositeValue::String(k) => text2 = Some(k.norm.as_str()),
-                    CompositeValue::Date(k) => (low2, high2) = (Some(k.range.low), Some(k.range.high)),
-                    CompositeValue::Number(k) => num2 = Some(k.value),
-                    CompositeValue::Quantity(k) => {
-                        (num2, system2, code2) = (Some(k.value), k.system.as_deref(), k.code.as_deref());
-                        if let Some((v, u)) = &k.canonical {
-                            (canon2, canon_code2) = (Some(*v), Some(u.as_str()));
-                        }
+        self.insert_rows(&STRING, numbered(&terms.strings), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(&t.norm)?;
+            b.push(&t.exact)
+        })?;
+        self.insert_rows(&TOKEN, numbered(&terms.tokens), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(&t.system)?;
+            b.push(&t.code)?;
+            b.push(&t.text)
+        })?;
+        self.insert_rows(&DATE, numbered(&terms.dates), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(t.range.low)?;
+            b.push(t.range.high)
+        })?;
+        self.insert_rows(&NUMBER, numbered(&terms.numbers), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(t.value)
+        })?;
+        self.insert_rows(&QUANTITY, numbered(&terms.quantities), |b, (n, t)| {
+            let (cv, cc) = t.canonical.as_ref().map_or((None, None), |(v, u)| (Some(*v), Some(u.as_str())));
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(t.value)?;
+            b.push(&t.system)?;
+            b.push(&t.code)?;
+            b.push(cv)?;
+            b.push(cc)
+        })?;
+        self.insert_rows(&REFERENCE, numbered(&terms.references), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(&t.target_type)?;
+            b.push(&t.target_id)?;
+            b.push(&t.url)?;
+            b.push(&t.version)
+        })?;
+        self.insert_rows(&URI, numbered(&terms.uris), |b, (n, t)| {
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(&t.value)
+        })?;
+        // A composite without a first code matches no search: it is not stored.
+        let composites = numbered(&terms.composites).filter_map(|(n, t)| t.first.code.as_ref().map(|code1| (n, t, code1)));
+        self.insert_rows(&COMPOSITE, composites, |b, (n, t, code1)| {
+            let (mut system2, mut code2, mut text2, mut num2) = (None, None, None, None);
+            let (mut low2, mut high2, mut canon2, mut canon_code2) = (None, None, None, None);
+            match &t.second {
+                CompositeValue::Token(k) => (system2, code2) = (k.system.as_deref(), k.code.as_deref()),
+                CompositeValue::String(k) => text2 = Some(k.norm.as_str()),
+                CompositeValue::Date(k) => (low2, high2) = (Some(k.range.low), Some(k.range.high)),
+                CompositeValue::Number(k) => num2 = Some(k.value),
+                CompositeValue::Quantity(k) => {
+                    (num2, system2, code2) = (Some(k.value), k.system.as_deref(), k.code.as_deref());
+                    if let Some((v, u)) = &k.canonical {
+                        (canon2, canon_code2) = (Some(*v), Some(u.as_str()));
                     }
                 }
-                // A third component is a number (see the indexer); any other kind is not stored.
-                let num3 = match &t.third {
-                    Some(CompositeValue::Number(k)) => Some(k.value),
-                    _ => None,
-                };
-                let pid = pids.of(&t.param)?;
-                s.execute(params![
-                    seq, pid, n, t.first.system, code1, system2, code2, text2, num2, low2, high2, canon2, canon_code2, num3
-                ])
-                .map_err(db)?;
             }
-        }
+            // A third component is a number (see the indexer); any other kind is not stored.
+            let num3 = match &t.third {
+                Some(CompositeValue::Number(k)) => Some(k.value),
+                _ => None,
+            };
+            b.row(seq, pids.of(&t.param)?, n)?;
+            b.push(&t.first.system)?;
+            b.push(code1)?;
+            b.push(system2)?;
+            b.push(code2)?;
+            b.push(text2)?;
+            b.push(num2)?;
+            b.push(low2)?;
+            b.push(high2)?;
+            b.push(canon2)?;
+            b.push(canon_code2)?;
+            b.push(num3)
+        })?;
         if !terms.narrative.is_empty() || !terms.content.is_empty() {
             let mut s =
-                c.prepare_cached("INSERT INTO idx_text (rowid, narrative, content) VALUES (?1, ?2, ?3)").map_err(db)?;
+                self.conn.prepare_cached("INSERT INTO idx_text (rowid, narrative, content) VALUES (?1, ?2, ?3)").map_err(db)?;
             s.execute(params![seq, terms.narrative, terms.content]).map_err(db)?;
         }
+        Ok(())
+    }
+
+    /// Inserts rows into `table`, up to [`ROWS_PER_INSERT`] per statement; `bind` binds one
+    /// row's values in the table's column order.
+    ///
+    /// Why several rows per statement: each execution of an INSERT opens a cursor on the table
+    /// and on each of its indexes and seeks every b-tree from its root; within one statement the
+    /// cursors stay open, and a row appended after the previous one (the primary key leads with
+    /// the version's `seq`) is placed without a new descent. A version has a handful of rows per
+    /// table, so most versions need one statement per table instead of one per row.
+    fn insert_rows<T>(
+        &self,
+        table: &IndexTable,
+        rows: impl Iterator<Item = T>,
+        mut bind: impl FnMut(&mut Binder<'_, '_>, T) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut rows = rows.peekable();
+        let mut chunk = Vec::with_capacity(ROWS_PER_INSERT);
+        while rows.peek().is_some() {
+            chunk.clear();
+            chunk.extend(rows.by_ref().take(ROWS_PER_INSERT));
+            let mut stmt = self.conn.prepare_cached(table.sql(chunk.len())).map_err(db)?;
+            let mut binder = Binder { stmt: &mut stmt, next: 1 };
+            for row in chunk.drain(..) {
+                bind(&mut binder, row)?;
+            }
+            stmt.raw_execute().map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+/// The most rows one INSERT carries: a version rarely has more in one table, and each size is
+/// a statement of its own in the connection's cache.
+const ROWS_PER_INSERT: usize = 16;
+
+/// An index table and its columns after `(seq, pid, n)`, in binding order.
+struct IndexTable {
+    name: &'static str,
+    columns: &'static [&'static str],
+    /// The INSERT for 1 to [`ROWS_PER_INSERT`] rows, made on first use.
+    sql: OnceLock<Vec<String>>,
+}
+
+impl IndexTable {
+    const fn new(name: &'static str, columns: &'static [&'static str]) -> Self {
+        IndexTable { name, columns, sql: OnceLock::new() }
+    }
+
+    fn sql(&self, rows: usize) -> &str {
+        let all = self.sql.get_or_init(|| {
+            let width = 3 + self.columns.len();
+            let one = format!("({})", vec!["?"; width].join(", "));
+            (1..=ROWS_PER_INSERT)
+                .map(|k| {
+                    format!(
+                        "INSERT INTO {} (seq, pid, n, {}) VALUES {}",
+                        self.name,
+                        self.columns.join(", "),
+                        vec![one.as_str(); k].join(", ")
+                    )
+                })
+                .collect()
+        });
+        &all[rows.clamp(1, ROWS_PER_INSERT) - 1]
+    }
+}
+
+static STRING: IndexTable = IndexTable::new("idx_string", &["norm", "exact"]);
+static TOKEN: IndexTable = IndexTable::new("idx_token", &["system", "code", "text"]);
+static DATE: IndexTable = IndexTable::new("idx_date", &["low", "high"]);
+static NUMBER: IndexTable = IndexTable::new("idx_number", &["value"]);
+static QUANTITY: IndexTable =
+    IndexTable::new("idx_quantity", &["value", "system", "code", "canon_value", "canon_code"]);
+static REFERENCE: IndexTable = IndexTable::new("idx_reference", &["target_type", "target_id", "url", "version"]);
+static URI: IndexTable = IndexTable::new("idx_uri", &["value"]);
+static COMPOSITE: IndexTable = IndexTable::new(
+    "idx_composite",
+    &["system1", "code1", "system2", "code2", "text2", "num2", "low2", "high2", "canon2", "canon_code2", "num3"],
+);
+
+/// A version's rows of one kind, numbered for the primary key.
+fn numbered<T>(items: &[T]) -> impl Iterator<Item = (i64, &T)> {
+    (0i64..).zip(items)
+}
+
+/// Binds the values of consecutive rows of a multi-row INSERT, in order.
+struct Binder<'s, 'c> {
+    stmt: &'s mut rusqlite::Statement<'c>,
+    next: usize,
+}
+
+impl Binder<'_, '_> {
+    /// Starts a row with its key.
+    fn row(&mut self, seq: i64, pid: i64, n: i64) -> Result<(), StoreError> {
+        self.push(seq)?;
+        self.push(pid)?;
+        self.push(n)
+    }
+
+    fn push(&mut self, value: impl rusqlite::ToSql) -> Result<(), StoreError> {
+        self.stmt.raw_bind_parameter(self.next, value).map_err(db)?;
+        self.next += 1;
         Ok(())
     }
 }

@@ -38,6 +38,10 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 /// Readers kept open for reuse; more are opened on demand under load and closed afterwards.
 const IDLE_READERS: usize = 8;
 
+/// Prepared statements kept per connection: 8 index tables times 16 row counts, the resource
+/// statements, and the searches a reader repeats.
+const STATEMENT_CACHE: usize = 256;
+
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
@@ -128,6 +132,9 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -64_000)?; // 64 MB of page cache per connection
+    // The writer uses one INSERT per index table and row count (see `index.rs`), besides the
+    // resource and search statements: rusqlite's default of 16 would re-prepare them in turn.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if read_only {
         conn.pragma_update(None, "query_only", "ON")?;
     }
