@@ -245,13 +245,15 @@ struct SqliteTx<'c> {
     params: &'c ParamIds,
     /// Parameter ids assigned in this transaction, not yet committed.
     assigned: param_ids::Assigned,
+    /// Ids this transaction found or assigned that the committed cache does not hold yet.
+    seen: param_ids::Seen,
     /// Open savepoints, each with the length `assigned` had when it opened.
     savepoints: Vec<usize>,
 }
 
 impl<'c> SqliteTx<'c> {
     fn new(conn: &'c Connection, params: &'c ParamIds) -> Self {
-        SqliteTx { conn, params, assigned: Default::default(), savepoints: Vec::new() }
+        SqliteTx { conn, params, assigned: Default::default(), seen: Default::default(), savepoints: Vec::new() }
     }
 }
 
@@ -458,8 +460,10 @@ impl WriteTx for SqliteTx<'_> {
         if keep {
             self.conn.execute_batch("RELEASE salus_part").map_err(db)
         } else {
-            // Parameter ids assigned since the savepoint are undone with it: never publish them.
+            // Parameter ids assigned since the savepoint are undone with it: never publish them
+            // (nor use them again; the next lookup asks the database).
             self.assigned.borrow_mut().truncate(assigned);
+            self.seen.borrow_mut().clear();
             self.conn.execute_batch("ROLLBACK TO salus_part; RELEASE salus_part").map_err(db)
         }
     }
