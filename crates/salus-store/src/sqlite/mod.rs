@@ -26,6 +26,7 @@ use crate::{
     StoredVersion, WriteTx,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -173,7 +174,10 @@ impl Backend for SqliteStore {
 
         // A panic in `work` must not leave the shared transaction to others half-done.
         let mut tx = SqliteTx::new(&conn, &self.params);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut tx)))
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            work(&mut tx)?;
+            tx.remove_stale_text()
+        }))
             .unwrap_or_else(|_| Err(StoreError::Database("a write failed unexpectedly and was rolled back".into())));
         // Parameter ids this writer assigned: published once its work is committed.
         let assigned = tx.assigned.take();
@@ -247,13 +251,23 @@ struct SqliteTx<'c> {
     assigned: param_ids::Assigned,
     /// Ids this transaction found or assigned that the committed cache does not hold yet.
     seen: param_ids::Seen,
-    /// Open savepoints, each with the length `assigned` had when it opened.
-    savepoints: Vec<usize>,
+    /// Full-text rows of versions this transaction replaced, removed at its end (see
+    /// `clear_index`).
+    stale_text: RefCell<Vec<i64>>,
+    /// Open savepoints, each with the lengths `assigned` and `stale_text` had when it opened.
+    savepoints: Vec<(usize, usize)>,
 }
 
 impl<'c> SqliteTx<'c> {
     fn new(conn: &'c Connection, params: &'c ParamIds) -> Self {
-        SqliteTx { conn, params, assigned: Default::default(), seen: Default::default(), savepoints: Vec::new() }
+        SqliteTx {
+            conn,
+            params,
+            assigned: Default::default(),
+            seen: Default::default(),
+            stale_text: Default::default(),
+            savepoints: Vec::new(),
+        }
     }
 }
 
@@ -449,12 +463,12 @@ impl WriteTx for SqliteTx<'_> {
 
     fn savepoint(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("SAVEPOINT salus_part").map_err(db)?;
-        self.savepoints.push(self.assigned.borrow().len());
+        self.savepoints.push((self.assigned.borrow().len(), self.stale_text.borrow().len()));
         Ok(())
     }
 
     fn end_savepoint(&mut self, keep: bool) -> Result<(), StoreError> {
-        let Some(assigned) = self.savepoints.pop() else {
+        let Some((assigned, stale_text)) = self.savepoints.pop() else {
             return Err(StoreError::Database("end_savepoint without a savepoint".into()));
         };
         if keep {
@@ -464,6 +478,8 @@ impl WriteTx for SqliteTx<'_> {
             // (nor use them again; the next lookup asks the database).
             self.assigned.borrow_mut().truncate(assigned);
             self.seen.borrow_mut().clear();
+            // The versions it replaced are current again: their full-text rows stay.
+            self.stale_text.borrow_mut().truncate(stale_text);
             self.conn.execute_batch("ROLLBACK TO salus_part; RELEASE salus_part").map_err(db)
         }
     }

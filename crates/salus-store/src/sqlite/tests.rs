@@ -239,3 +239,44 @@ fn a_savepoint_undone_inside_a_transaction_keeps_the_work_around_it() {
         conn.query_row("SELECT count(*) FROM resources WHERE id = 'undone'", [], |r| r.get(0)).expect("count");
     assert_eq!(undone, 0);
 }
+
+fn with_narrative(version: u64, word: &str) -> NewVersion {
+    let mut v = new_version("a", version, 1000 * version as i64, "{}");
+    v.terms.narrative = word.to_string();
+    v
+}
+
+fn text_rows(dir: &std::path::Path, word: &str) -> i64 {
+    let conn = Connection::open(dir.join("salus.db")).expect("open");
+    conn.query_row("SELECT count(*) FROM idx_text WHERE idx_text MATCH ?1", [word], |r| r.get(0)).expect("count")
+}
+
+#[test]
+fn a_replaced_versions_full_text_row_is_gone_when_the_transaction_ends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store.write(&mut |tx| tx.put(&with_narrative(1, "alpha"))).expect("write v1");
+    store
+        .write(&mut |tx| {
+            tx.put(&with_narrative(2, "beta"))?;
+            tx.put(&with_narrative(3, "gamma"))
+        })
+        .expect("write v2 and v3");
+    assert_eq!((text_rows(dir.path(), "alpha"), text_rows(dir.path(), "beta")), (0, 0), "replaced versions");
+    assert_eq!(text_rows(dir.path(), "gamma"), 1, "the current version");
+}
+
+#[test]
+fn an_update_undone_by_its_savepoint_keeps_the_full_text_row_it_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store.write(&mut |tx| tx.put(&with_narrative(1, "alpha"))).expect("write v1");
+    store
+        .write(&mut |tx| {
+            tx.savepoint()?;
+            tx.put(&with_narrative(2, "beta"))?;
+            tx.end_savepoint(false)
+        })
+        .expect("write");
+    assert_eq!((text_rows(dir.path(), "alpha"), text_rows(dir.path(), "beta")), (1, 0));
+}
