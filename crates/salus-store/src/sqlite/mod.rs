@@ -33,8 +33,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use param_ids::ParamIds;
 
-/// WAL pages after which a COMMIT checkpoints (64 MB at 4 KB pages).
-const WAL_CHECKPOINT_PAGES: i64 = 16_384;
+/// WAL bytes after which a COMMIT checkpoints.
+const WAL_CHECKPOINT_BYTES: i64 = 64 << 20;
+
+/// The page size of a new database. SQLite's default of 4 KB made the index b-trees a level
+/// deeper and split pages four times as often: most of a write is b-tree descents and
+/// splits (see docs/PERFORMANCE.md). A database keeps the size it was created with.
+const PAGE_SIZE: i64 = 16 << 10;
 
 /// Readers kept open for reuse; more are opened on demand under load and closed afterwards.
 const IDLE_READERS: usize = 8;
@@ -74,14 +79,20 @@ impl SqliteStore {
         std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
         let path = dir.join("salus.db");
         let mut writer = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
+        // Only before the first table is created (then in WAL mode, never again).
+        writer.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| open_error(e.to_string()))?;
         configure(&writer, false).map_err(|e| open_error(e.to_string()))?;
         migrations::apply(&mut writer).map_err(|e| open_error(e.to_string()))?;
         let params = ParamIds::load(&writer).map_err(|e| open_error(e.to_string()))?;
-        // SQLite checkpoints inside the COMMIT that takes the WAL past this many pages, holding
-        // the write lock. At the default 1,000 (4 MB) the index pages a bulk load touches again
-        // and again were copied to the database file again and again; at 64 MB a Synthea load
-        // checkpoints a few times. Readers and crash recovery read a longer WAL, still small.
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(|e| open_error(e.to_string()))?;
+        // SQLite checkpoints inside the COMMIT that takes the WAL past a number of pages, holding
+        // the write lock. At the default 1,000 (4 MB of 4 KB pages) the index pages a bulk load
+        // touches again and again were copied to the database file again and again; at 64 MB a
+        // Synthea load checkpoints a few times. Readers and crash recovery read a longer WAL,
+        // still small.
+        let page_size: i64 =
+            writer.pragma_query_value(None, "page_size", |r| r.get(0)).map_err(|e| open_error(e.to_string()))?;
+        let checkpoint_pages = WAL_CHECKPOINT_BYTES / page_size.max(512);
+        writer.pragma_update(None, "wal_autocheckpoint", checkpoint_pages).map_err(|e| open_error(e.to_string()))?;
         Ok(SqliteStore {
             params,
             path,
