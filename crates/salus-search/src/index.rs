@@ -69,7 +69,7 @@ impl Indexer {
                 let components = components_of
                     .entry(p.url.clone())
                     .or_insert_with(|| {
-                        p.components.iter().filter_map(|c| Some((c.param_type, compile(&c.expression, &mut failures, &p.url)?))).collect()
+                        p.components.iter().filter_map(|c| Some((c.param_type, compile(&c.index_expression(), &mut failures, &p.url)?))).collect()
                     })
                     .clone();
                 let implicit_system =

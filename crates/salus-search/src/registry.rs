@@ -59,6 +59,29 @@ pub struct Component {
     pub expression: String,
 }
 
+impl Component {
+    /// The expression the indexer evaluates on each item of the parameter's expression.
+    pub fn index_expression(&self) -> String {
+        fhir_type_names(&self.expression)
+    }
+}
+
+/// FHIRPath System type names the R4 parameters use in `as()`/`ofType()` where they mean the
+/// FHIR type: `Observation-code-value-date` reads `value.as(DateTime)`, and a FHIR `dateTime`
+/// element is not a System `DateTime`, so read literally it indexes no date value at all.
+const SYSTEM_AS_FHIR: &[(&str, &str)] = &[
+    ("as(DateTime)", "as(dateTime)"),
+    ("ofType(DateTime)", "ofType(dateTime)"),
+    ("as(String)", "as(string)"),
+    ("ofType(String)", "ofType(string)"),
+    ("as(Boolean)", "as(boolean)"),
+    ("ofType(Boolean)", "ofType(boolean)"),
+];
+
+fn fhir_type_names(expr: &str) -> String {
+    SYSTEM_AS_FHIR.iter().fold(expr.to_string(), |e, (system, fhir)| e.replace(system, fhir))
+}
+
 #[derive(Debug, Clone)]
 pub struct SearchParam {
     pub code: String,
@@ -89,7 +112,7 @@ impl SearchParam {
             rest = &after[end..];
         }
         out.push_str(rest);
-        Some(out)
+        Some(fhir_type_names(&out))
     }
 
     /// The index expression reduced to the union branches that can apply to `resource_type`:

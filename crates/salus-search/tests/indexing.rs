@@ -68,3 +68,20 @@ fn garbage_resources_index_without_panicking() {
         let _ = ix.index(&r);
     }
 }
+
+/// R4 writes the date component of `code-value-date` as `value.as(DateTime)`, the FHIRPath
+/// System type, which no FHIR `dateTime` element is: read as the FHIR type it means.
+#[test]
+fn an_observation_with_a_date_time_value_is_indexed_under_code_value_date() {
+    let ix = indexer();
+    let obs = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11778-8"}]},
+        "valueDateTime": "2020-03-04"
+    });
+    let t = ix.index(&obs);
+    let c = t.composites.iter().find(|c| c.param == "code-value-date").expect("code-value-date");
+    assert_eq!(c.first.code.as_deref(), Some("11778-8"));
+    let salus_search::terms::CompositeValue::Date(d) = &c.second else { panic!("a date component: {:?}", c.second) };
+    assert_eq!(d.range, salus_search::date::parse_range("2020-03-04").expect("date"));
+}

@@ -142,13 +142,13 @@ fn an_upgrade_from_text_keyed_index_rows_asks_for_a_reindex_when_resources_exist
     assert!(!flagged, "a new database has nothing to reindex");
 }
 
-/// Whether a database at schema 0005 holding one resource of `ty` asks for a reindex once
-/// upgraded to the composite third component (0006).
-fn flagged_after_0006_with(ty: &str) -> bool {
+/// Whether a database at schema `from` holding one resource of `ty` asks for a reindex once
+/// upgraded to the current schema.
+fn flagged_after_upgrade(from: usize, ty: &str) -> bool {
     let dir = tempfile::tempdir().expect("temp dir");
     {
         let mut conn = Connection::open(dir.path().join("salus.db")).expect("open");
-        migrations::apply_to(&mut conn, 5).expect("schema of 0005");
+        migrations::apply_to(&mut conn, from).expect("the older schema");
         conn.execute(
             "INSERT INTO resources (type, id, version, last_updated, body) VALUES (?1, 'a', 1, 0, '{}')",
             [ty],
@@ -161,8 +161,14 @@ fn flagged_after_0006_with(ty: &str) -> bool {
 
 #[test]
 fn the_composite_third_component_upgrade_reindexes_only_when_molecular_sequences_exist() {
-    assert!(flagged_after_0006_with("MolecularSequence"), "stored sequences have no coordinate rows until reindexed");
-    assert!(!flagged_after_0006_with("Patient"), "no other resource's index rows changed");
+    assert!(flagged_after_upgrade(5, "MolecularSequence"), "stored sequences have no coordinate rows until reindexed");
+    assert!(!flagged_after_upgrade(5, "Patient"), "no other resource's index rows changed");
+}
+
+#[test]
+fn the_code_value_date_upgrade_reindexes_only_when_observations_exist() {
+    assert!(flagged_after_upgrade(6, "Observation"), "stored Observations lack their code-value-date rows");
+    assert!(!flagged_after_upgrade(6, "Patient"));
 }
 
 #[test]
