@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use salus_search::{IndexTerms, Query};
 use salus_store::{NewVersion, SearchRequest, StoredVersion, WriteTx};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// One change, as every channel expresses it.
 #[derive(Debug, Clone)]
@@ -442,11 +441,9 @@ impl Engine {
             self.check_search_parameter(&resource)?;
         }
         strip_server_meta(&mut resource);
-        let mut hasher = Sha256::new();
-        serde_json::to_writer(&mut hasher, &resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
-        let body = BodyParts::of(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
+        let (body, hash) = BodyParts::hashed(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
         let terms = self.index_terms(&resource);
-        Ok(Checked { body, hash: hasher.finalize().into(), terms })
+        Ok(Checked { body, hash, terms })
     }
 
     fn apply(&self, tx: &mut dyn WriteTx, entry: Prepared, leftovers: &mut Leftovers) -> Result<Committed, EngineError> {
