@@ -99,10 +99,11 @@ fn check_against_definition(
             let slice = format!("Extension.extension:{sub_url}");
             if def.elements.iter().any(|e| e.id.as_deref() == Some(slice.as_str())) {
                 let sub_value = sub.keys().find(|k| k.starts_with("value")).map(String::as_str);
-                let len = w.path.len();
-                w.path.push_str(&format!(".extension[{i}]"));
+                let mark = w.path.mark();
+                w.path.push_name("extension");
+                w.path.push_index(i);
                 check_body(w, sub, def, &slice, sub_value);
-                w.path.truncate(len);
+                w.path.truncate(mark);
             }
         }
         // Required slices (min >= 1).

@@ -17,6 +17,7 @@ mod extensions;
 mod invariants;
 mod json;
 mod outcome;
+mod path;
 mod primitives;
 mod references;
 mod rules;

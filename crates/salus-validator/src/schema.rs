@@ -10,6 +10,44 @@ use crate::primitives::Prim;
 use salus_fhir::definitions::{BindingStrength, ElementDef, TypeKind, ValueSetExpansion};
 use salus_fhir::Definitions;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FxHash (as in rustc). The tables are built once from trusted names and only read while
+/// validating (a crafted key can at worst probe one small table to its end), so SipHash's
+/// keyed defence against collisions buys nothing here, and it cost several percent of the walk
+/// (every JSON property is looked up).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        // The tail byte by byte: a copy of a variable length is a call to `memcpy`.
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            self.add(tail.iter().rev().fold(0, |word, &b| word << 8 | u64::from(b)));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 pub type StructId = u32;
 
@@ -24,6 +62,34 @@ pub enum Ty {
     /// A resource (`contained`, `Bundle.entry.resource`); `Some` when the element names one
     /// type (`Bundle.entry.response.outcome` is an `OperationOutcome`).
     Resource(Option<&'static str>),
+}
+
+/// The types the walk treats specially once their properties are walked, resolved when the
+/// tables are built so that the walk compares no type names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Reference,
+    Extension,
+    Coding,
+    CodeableConcept,
+    Attachment,
+    /// `BackboneElement` and `Element`: a structure defined inline, known by its path.
+    Inline,
+    Other,
+}
+
+impl Kind {
+    fn of(type_name: &str) -> Kind {
+        match type_name {
+            "Reference" => Kind::Reference,
+            "Extension" => Kind::Extension,
+            "Coding" => Kind::Coding,
+            "CodeableConcept" => Kind::CodeableConcept,
+            "Attachment" => Kind::Attachment,
+            "BackboneElement" | "Element" => Kind::Inline,
+            _ => Kind::Other,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -49,6 +115,9 @@ pub struct Elem {
     pub max: Option<u32>,
     pub is_array: bool,
     pub is_choice: bool,
+    /// `DomainResource.contained`: its resources are contained, not nested.
+    pub is_contained: bool,
+    pub is_modifier_extension: bool,
     /// A required binding to a value set whose expansion the base spec fully enumerates; other
     /// bindings cannot refuse anything.
     pub required_vs: Option<&'static ValueSetExpansion>,
@@ -67,24 +136,29 @@ pub struct Struct {
     pub name: &'static str,
     /// The FHIR type this struct is an instance of: `HumanName`, `BackboneElement`, `Patient`.
     pub type_name: &'static str,
-    pub props: HashMap<&'static str, Prop>,
+    pub kind: Kind,
+    pub props: FxMap<&'static str, Prop>,
     pub elems: Vec<Elem>,
+    /// The slots of the elements with a minimum cardinality, with that minimum.
+    pub required: Vec<(u16, u32)>,
     /// Invariants on the type or backbone element itself (from its root element).
     pub invariants: Vec<Invariant>,
     pub is_resource: bool,
+    /// A concrete R4 resource type (what a `resourceType` may name).
+    pub is_concrete_resource: bool,
 }
 
 #[derive(Debug)]
 pub struct Schema {
     pub structs: Vec<Struct>,
-    by_key: HashMap<String, StructId>,
+    by_key: FxMap<String, StructId>,
     /// The struct of `Element`, used for the `_name` companions of primitives.
     pub primitive_element: StructId,
 }
 
 impl Schema {
     pub fn build(defs: &'static Definitions) -> Schema {
-        let mut schema = Schema { structs: Vec::new(), by_key: HashMap::new(), primitive_element: 0 };
+        let mut schema = Schema { structs: Vec::new(), by_key: FxMap::default(), primitive_element: 0 };
         schema.primitive_element = schema.struct_for(defs, "Element", "Element");
         for t in defs.types() {
             match t.kind {
@@ -103,6 +177,12 @@ impl Schema {
     /// The struct of a resource type or datatype by name.
     pub fn lookup(&self, name: &str) -> Option<StructId> {
         self.by_key.get(name).copied()
+    }
+
+    /// The struct of a concrete resource type: `Definitions::is_resource_type` and `lookup`
+    /// in one hash lookup.
+    pub fn resource(&self, name: &str) -> Option<StructId> {
+        self.lookup(name).filter(|&sid| self.get(sid).is_concrete_resource)
     }
 
     pub fn get(&self, id: StructId) -> &Struct {
@@ -126,13 +206,16 @@ impl Schema {
         self.structs.push(Struct {
             name: root.map(|e| e.path.as_str()).unwrap_or(type_name),
             type_name,
-            props: HashMap::new(),
+            kind: Kind::of(type_name),
+            props: FxMap::default(),
             elems: Vec::new(),
+            required: Vec::new(),
             invariants: Invariant::from_constraints(root.map(|e| e.constraints.as_slice()).unwrap_or(&[])),
             is_resource,
+            is_concrete_resource: defs.is_resource_type(path),
         });
         let children = children_of(defs, path);
-        let mut props = HashMap::new();
+        let mut props = FxMap::default();
         let mut elems = Vec::with_capacity(children.len());
         for (slot, e) in children.into_iter().enumerate() {
             let slot = slot as u16;
@@ -186,6 +269,7 @@ impl Schema {
         }
         let s = &mut self.structs[id as usize];
         s.props = props;
+        s.required = elems.iter().enumerate().filter(|(_, e)| e.min > 0).map(|(slot, e)| (slot as u16, e.min)).collect();
         s.elems = elems;
         id
     }
@@ -279,6 +363,8 @@ fn elem_of(defs: &'static Definitions, e: &'static ElementDef) -> Elem {
         max,
         is_array: e.is_array(),
         is_choice: e.is_choice(),
+        is_contained: e.name() == "contained",
+        is_modifier_extension: e.name() == "modifierExtension",
         required_vs,
         targets,
         max_length: e.max_length,

@@ -207,3 +207,11 @@ fn invariants_of_the_specification_are_evaluated() {
             {"question": "a", "operator": "exists", "answerBoolean": true}]}]});
     assert!(Validator::new().validate(&q).errors().any(|i| i.message.starts_with("que-12")));
 }
+
+#[test]
+fn nested_slices_of_core_extensions_are_reported_at_their_own_path() {
+    let v = json!({"resourceType": "Patient", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-nationality",
+        "extension": [{"url": "period", "valuePeriod": {"start": "2020"}}, {"url": "code", "valueString": "x"}]}]});
+    let errs = errors(&v);
+    assert_eq!(errs.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(), ["Patient.extension[0].extension[1]"], "{errs:#?}");
+}

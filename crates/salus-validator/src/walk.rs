@@ -4,13 +4,15 @@
 //! companions aligned with their values), and hands typed nodes to the other modules
 //! (references, extensions, bindings, xhtml, resource rules).
 //!
-//! The instance path (`Patient.name[0].given[1]`) is kept in one `String` that grows and
-//! shrinks as the walk descends, and the cardinality counters live in one reusable vector, so a
-//! valid resource costs no allocation beyond the walker itself.
+//! The instance path (`Patient.name[0].given[1]`) is a stack of parts that grows and shrinks
+//! as the walk descends and is written out only for an issue (see `path`), and the cardinality
+//! counters live in one reusable vector, so a valid resource costs no allocation beyond the
+//! walker itself.
 
 use crate::outcome::{Issue, IssueType, Severity};
 use crate::primitives::{self, Prim};
-use crate::schema::{Elem, Prop, Schema, StructId, Ty};
+use crate::path::InstancePath;
+use crate::schema::{Elem, Kind, Prop, Schema, StructId, Ty};
 use crate::{Options, bindings, extensions, invariants, references, rules, xhtml};
 use salus_fhir::Definitions;
 use serde_json::{Map, Value};
@@ -66,7 +68,7 @@ pub struct Walker<'o, 'v> {
     pub defs: &'static Definitions,
     pub opts: &'o Options,
     pub issues: Vec<Issue>,
-    pub path: String,
+    pub path: InstancePath,
     counts: Vec<u32>,
     pub frames: Vec<Frame>,
     depth: usize,
@@ -81,7 +83,7 @@ impl<'o, 'v> Walker<'o, 'v> {
             defs,
             opts,
             issues: Vec::new(),
-            path: String::with_capacity(128),
+            path: InstancePath::with_capacity(32),
             counts: Vec::with_capacity(256),
             frames: Vec::new(),
             resources: Vec::new(),
@@ -93,7 +95,18 @@ impl<'o, 'v> Walker<'o, 'v> {
         self.issues.push(Issue {
             severity,
             code,
-            expression: self.path.clone(),
+            expression: self.path.render(""),
+            message: message.into(),
+            location: None,
+        });
+    }
+
+    /// Reports at a path written out earlier (a local reference, a contained resource).
+    pub fn error_at_path(&mut self, path: &str, code: IssueType, message: impl Into<String>) {
+        self.issues.push(Issue {
+            severity: Severity::Error,
+            code,
+            expression: path.to_string(),
             message: message.into(),
             location: None,
         });
@@ -105,10 +118,8 @@ impl<'o, 'v> Walker<'o, 'v> {
 
     /// Reports at `path + suffix` without changing the current path.
     pub fn error_at(&mut self, suffix: &str, code: IssueType, message: impl Into<String>) {
-        let len = self.path.len();
-        self.path.push_str(suffix);
-        self.error(code, message);
-        self.path.truncate(len);
+        let path = self.path.render(suffix);
+        self.error_at_path(&path, code, message);
     }
 
     /// Validates a resource: its type, its content, and the rules that span it.
@@ -125,7 +136,7 @@ impl<'o, 'v> Walker<'o, 'v> {
             self.error(IssueType::Structure, "resourceType must be a string");
             return;
         };
-        let Some(sid) = self.schema.lookup(rt).filter(|_| self.defs.is_resource_type(rt)) else {
+        let Some(sid) = self.schema.resource(rt) else {
             self.error(IssueType::NotSupported, format!("'{}' is not a FHIR R4 resource type", primitives::abbreviate(rt)));
             return;
         };
@@ -133,15 +144,16 @@ impl<'o, 'v> Walker<'o, 'v> {
             && expected != rt {
                 self.error(IssueType::Structure, format!("a {expected} is expected here, not a {rt}"));
             }
-        if self.path.is_empty() {
-            self.path.push_str(rt);
-        }
+        // The struct's type name is `rt` itself (the tables are keyed by it), borrowed for good.
         let type_name = self.schema.get(sid).type_name;
+        if self.path.is_empty() {
+            self.path.push_root(type_name);
+        }
         // A contained resource shares its container's frame: `#id` references resolve there.
         let mut saved_current = None;
         if role == Role::Contained {
             rules::contained_rules(self, obj, type_name);
-            let path = self.path.clone();
+            let path = self.path.render("");
             if let Some(frame) = self.frames.last_mut() {
                 let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 frame.contained.push((id, type_name, path));
@@ -181,8 +193,14 @@ impl<'o, 'v> Walker<'o, 'v> {
         self.counts.resize(base + st.elems.len(), 0);
         self.depth += 1;
         let mut has_content = false;
+        // Most objects have no `_name` companion: one pass over the keys (which the loop
+        // below reads anyway) saves a hash lookup per primitive property.
+        let has_companions = obj.keys().any(|k| k.starts_with('_'));
+        // Whether a count went over its maximum: with none, and every required element
+        // present, the cardinality pass below has nothing to report and is skipped.
+        let mut over = false;
         for (key, value) in obj {
-            if key == "resourceType" && st.is_resource {
+            if st.is_resource && key == "resourceType" {
                 continue;
             }
             let (name, companion) = match key.strip_prefix('_') {
@@ -198,8 +216,8 @@ impl<'o, 'v> Walker<'o, 'v> {
             if name != "id" {
                 has_content = true;
             }
-            let len = self.path.len();
-            push_name(&mut self.path, prop, elem);
+            let mark = self.path.mark();
+            self.path.push_property(prop, elem.name);
             let n = if companion {
                 match prop.ty {
                     Ty::Primitive(p) => {
@@ -213,17 +231,22 @@ impl<'o, 'v> Walker<'o, 'v> {
                     }
                 }
             } else {
-                let companion = if matches!(prop.ty, Ty::Primitive(_)) { companion_of(obj, name) } else { None };
+                let companion =
+                    if has_companions && matches!(prop.ty, Ty::Primitive(_)) { companion_of(obj, name) } else { None };
                 self.walk_value(value, prop, elem, companion, ctx)
             };
-            self.path.truncate(len);
-            self.counts[base + prop.slot as usize] += n;
+            self.path.truncate(mark);
+            let count = &mut self.counts[base + prop.slot as usize];
+            *count += n;
+            over |= elem.max.is_some_and(|max| *count > max);
         }
         self.depth -= 1;
         if !has_content && !st.is_resource {
             self.error(IssueType::Invariant, "ele-1: an element must have a value or children other than id");
         }
-        for (i, elem) in st.elems.iter().enumerate() {
+        let counts = &self.counts[base..];
+        let missing = st.required.iter().any(|&(slot, min)| counts[usize::from(slot)] < min);
+        for (i, elem) in st.elems.iter().enumerate().filter(|_| over || missing) {
             let count = self.counts[base + i];
             if count < elem.min {
                 let name = elem.name;
@@ -260,12 +283,12 @@ impl<'o, 'v> Walker<'o, 'v> {
                     return 0;
                 }
                 let companions = companion.and_then(Value::as_array);
-                let len = self.path.len();
+                let mark = self.path.mark();
                 for (i, item) in items.iter().enumerate() {
-                    push_index(&mut self.path, i);
+                    self.path.push_index(i);
                     let paired = companions.and_then(|c| c.get(i)).filter(|v| !v.is_null());
                     self.walk_item(item, prop, elem, paired.is_some(), ctx);
-                    self.path.truncate(len);
+                    self.path.truncate(mark);
                 }
                 items.len() as u32
             }
@@ -302,19 +325,21 @@ impl<'o, 'v> Walker<'o, 'v> {
                 let st = self.schema.get(sid);
                 // Inline structures are known by their own definition path, which for a
                 // contentReference (`PlanDefinition.action.action`) is the referenced one.
-                let alt = if matches!(st.type_name, "BackboneElement" | "Element") { st.name } else { elem.path };
+                let alt = if st.kind == Kind::Inline { st.name } else { elem.path };
                 let here = Ctx { type_name: st.type_name, via: elem.path, alt };
                 self.walk_object(item, obj, sid, here);
-                match st.type_name {
-                    "Reference" => references::check_reference(self, obj, elem),
-                    "Extension" => extensions::check_extension(self, obj, ctx, elem.name == "modifierExtension"),
-                    "Coding" | "CodeableConcept" if elem.required_vs.is_some() => bindings::check_coded(self, obj, st.type_name, elem),
-                    "Attachment" => rules::attachment(self, obj),
+                match st.kind {
+                    Kind::Reference => references::check_reference(self, obj, elem),
+                    Kind::Extension => extensions::check_extension(self, obj, ctx, elem.is_modifier_extension),
+                    Kind::Coding | Kind::CodeableConcept if elem.required_vs.is_some() => {
+                        bindings::check_coded(self, obj, st.type_name, elem)
+                    }
+                    Kind::Attachment => rules::attachment(self, obj),
                     _ => {}
                 }
             }
             Ty::Resource(expected) => {
-                let role = if elem.name == "contained" { Role::Contained } else { Role::Nested };
+                let role = if elem.is_contained { Role::Contained } else { Role::Nested };
                 if role == Role::Contained && !self.opts.validate_contained {
                     return;
                 }
@@ -336,7 +361,7 @@ impl<'o, 'v> Walker<'o, 'v> {
         match p {
             Prim::Xhtml => xhtml::check_narrative(self, s),
             Prim::Code | Prim::String | Prim::Uri if elem.required_vs.is_some() => bindings::check_code(self, s, elem),
-            Prim::Uri | Prim::Url | Prim::Canonical if s.starts_with('#') => references::record_local(self, &s[1..], &[], false),
+            Prim::Uri | Prim::Url | Prim::Canonical if s.starts_with('#') => references::record_local(self, "", &s[1..], &[], false),
             Prim::String if self.opts.security_checks => rules::security_string(self, s),
             Prim::Markdown if self.opts.no_html_in_markdown => rules::markdown_html(self, s),
             _ => {}
@@ -356,9 +381,9 @@ impl<'o, 'v> Walker<'o, 'v> {
                     && values.len() != items.len() {
                         self.error(IssueType::Structure, format!("the '_' companion has {} items but the value array has {}", items.len(), values.len()));
                     }
-                let len = self.path.len();
+                let mark = self.path.mark();
                 for (i, item) in items.iter().enumerate() {
-                    push_index(&mut self.path, i);
+                    self.path.push_index(i);
                     match item {
                         Value::Null => {
                             let value_missing = paired.and_then(Value::as_array).and_then(|v| v.get(i)).is_none_or(Value::is_null);
@@ -369,7 +394,7 @@ impl<'o, 'v> Walker<'o, 'v> {
                         Value::Object(obj) => self.walk_object(item, obj, sid, ctx),
                         other => self.error(IssueType::Structure, format!("a primitive's '_' companion must be an object, not {}", primitives::json_kind_of(other))),
                     }
-                    self.path.truncate(len);
+                    self.path.truncate(mark);
                 }
                 items.len() as u32
             }
@@ -384,24 +409,6 @@ impl<'o, 'v> Walker<'o, 'v> {
             }
         }
     }
-}
-
-fn push_name(path: &mut String, prop: &Prop, elem: &Elem) {
-    path.push('.');
-    match prop.choice_of {
-        Some(name) => {
-            path.push_str(name);
-            path.push_str(".ofType(");
-            path.push_str(prop.type_name);
-            path.push(')');
-        }
-        None => path.push_str(elem.name),
-    }
-}
-
-fn push_index(path: &mut String, i: usize) {
-    use std::fmt::Write;
-    let _ = write!(path, "[{i}]");
 }
 
 /// The `_name` companion of a primitive property, looked up without allocating the key.
