@@ -18,6 +18,8 @@ mod invariants;
 mod json;
 mod outcome;
 mod path;
+mod period;
+mod presence;
 mod primitives;
 mod references;
 mod rules;

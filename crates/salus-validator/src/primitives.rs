@@ -341,7 +341,7 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
     Some(part.iter().fold(0, |acc, c| acc * 10 + u32::from(c - b'0')))
 }
 
-fn days_in_month(year: u32, month: u32) -> u32 {
+pub fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,

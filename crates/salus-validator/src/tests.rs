@@ -208,6 +208,85 @@ fn invariants_of_the_specification_are_evaluated() {
     assert!(Validator::new().validate(&q).errors().any(|i| i.message.starts_with("que-12")));
 }
 
+/// Every invariant decided from the keys present (the `presence` module) gets the answer the
+/// FHIRPath engine gives, on every node where one was decided: the shared data (Synthea
+/// Bundles, the specification's examples, the validator test cases) and edge cases of
+/// presence (companions without values, nulls, empty arrays, choice elements, names that
+/// prefix other names).
+#[test]
+fn invariants_decided_without_the_engine_agree_with_it() {
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let dirs = ["synthea", "synthea/shared-resources", "fhir-r4/examples-package", "fhir-test-cases/validator"];
+    let mut inputs: Vec<Value> = Vec::new();
+    for dir in dirs {
+        let mut files: Vec<_> = std::fs::read_dir(data.join(dir))
+            .expect("shared data")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        inputs.extend(files.iter().filter_map(|p| parse_json(&std::fs::read(p).ok()?).ok()));
+    }
+    let obs = |extra: Value| {
+        let mut o = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}});
+        o.as_object_mut().into_iter().for_each(|m| m.extend(extra.as_object().cloned().unwrap_or_default()));
+        o
+    };
+    inputs.extend([
+        obs(json!({"_text": {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}})),
+        obs(json!({"text": null})),
+        obs(json!({"dataAbsentReason": {"text": "x"}, "valueString": "a"})),
+        obs(json!({"dataAbsentReason": {}, "valueString": "a"})),
+        obs(json!({"dataAbsentReason": null, "valueString": "a"})),
+        obs(json!({"_valueString": {"extension": [{"url": "http://x.org/e", "valueString": "b"}]}, "dataAbsentReason": {"text": "x"}})),
+        obs(json!({"valueQuantity": {"value": 1, "code": "mg"}})),
+        obs(json!({"valueQuantity": {"value": 1, "_code": {"id": "c"}}})),
+        obs(json!({"valueQuantity": {"value": 1, "code": "mg", "system": null}})),
+        obs(json!({"valueQuantity": {"value": 1, "code": "mg", "_system": {"id": "s"}}})),
+        obs(json!({"component": [], "valueString": "a"})),
+        obs(json!({"component": [null], "valueString": "a"})),
+        obs(json!({"component": [{"code": {"text": "y"}}], "valueString": "a"})),
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"start": "2020-01-02"}}),
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"_start": {"id": "s"}, "end": "2020-01-01"}}),
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"start": null, "end": "2020-01-01"}}),
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"start": ["2020"], "end": "2020-01-01"}}),
+        json!({"resourceType": "Patient", "text": {"status": "generated"}}),
+        json!({"resourceType": "Patient", "text": {"div": null}}),
+        json!({"resourceType": "Patient", "textual": 1}),
+        json!({"resourceType": "CodeSystem", "status": "draft", "content": "complete", "name": "a b", "concept": [{"code": "x"}]}),
+        json!({"resourceType": "Timing", "repeat": {"period": 1}}),
+        json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": {"reference": "Patient/1"},
+            "medicationCodeableConcept": {"text": "x"},
+            "dosageInstruction": [{"timing": {"repeat": {"period": -1, "periodUnit": "d", "duration": 1}}}]}),
+    ]);
+    let period = |start: &str, end: &str| {
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"start": start, "end": end}})
+    };
+    for (start, end) in [
+        ("2020-01-01T10:00:00+02:00", "2020-01-01T09:00:00Z"),
+        ("2020-01-01T00:30:00-05:00", "2020-01-01T05:00:00Z"),
+        ("2019-12-31T23:59:59.999-01:00", "2020-01-01T00:59:59.998Z"),
+        ("2020-02-29T12:00:00.5Z", "2020-02-29T12:00:00.50Z"),
+        ("2020-02-29T12:00:00.000000001Z", "2020-02-29T12:00:00Z"),
+        ("2020-01-01T10:00:00+14:30", "2020-01-01T00:00:00Z"),
+        ("1999-03-01T00:00:00+00:00", "1999-02-28T23:59:59-00:01"),
+        ("2020-01-01T10:00:00Z", "2020-01-01"),
+        ("2020-01-01T10:00:00", "2020-01-01T10:00:00Z"),
+    ] {
+        inputs.push(period(start, end));
+    }
+    super::invariants::cross_check::start();
+    let validator = Validator::new();
+    for v in &inputs {
+        let _ = validator.validate(v);
+    }
+    let tally = super::invariants::cross_check::finish();
+    println!("invariants decided without the engine: {} (all compared with the engine)", tally.decided);
+    assert!(tally.disagreements.is_empty(), "{:#?}", &tally.disagreements[..tally.disagreements.len().min(30)]);
+    assert!(tally.decided > 100_000, "the shortcut was taken {} times only", tally.decided);
+}
+
 #[test]
 fn nested_slices_of_core_extensions_are_reported_at_their_own_path() {
     let v = json!({"resourceType": "Patient", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-nationality",

@@ -266,7 +266,7 @@ impl<'o, 'v> Walker<'o, 'v> {
         }
         self.counts.truncate(base);
         if !st.invariants.is_empty() {
-            invariants::check(self, node, &st.invariants, st.type_name, st.name);
+            invariants::check(self, node, &st.invariants, st.type_name, st.name, Some(st));
         }
     }
 
@@ -304,7 +304,11 @@ impl<'o, 'v> Walker<'o, 'v> {
 
     fn walk_item(&mut self, item: &'v Value, prop: &Prop, elem: &'static Elem, has_companion: bool, ctx: Ctx) {
         if !elem.invariants.is_empty() && !item.is_null() {
-            invariants::check(self, item, &elem.invariants, prop.type_name, prop.type_name);
+            let st = match prop.ty {
+                Ty::Complex(sid) => Some(self.schema.get(sid)),
+                _ => None,
+            };
+            invariants::check(self, item, &elem.invariants, prop.type_name, prop.type_name, st);
         }
         match prop.ty {
             Ty::Primitive(p) | Ty::Attribute(p) => {
