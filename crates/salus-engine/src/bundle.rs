@@ -326,14 +326,16 @@ fn etag_version(value: &str) -> String {
 /// Replaces every `reference` that names another entry's fullUrl with that entry's `Type/id`.
 fn rewrite_references(value: &mut Value, targets: &HashMap<String, String>) {
     match value {
+        // One pass over the members, not a lookup of `reference` in every object: hashing the
+        // key for each object of every resource was a fortieth of a bulk load's preparation.
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get_mut("reference")
-                && let Some(target) = targets.get(reference.as_str()) {
-                    *reference = target.clone();
-                }
             for (key, child) in map.iter_mut() {
                 if key != "reference" {
                     rewrite_references(child, targets);
+                } else if let Value::String(reference) = child
+                    && let Some(target) = targets.get(reference.as_str())
+                {
+                    *reference = target.clone();
                 }
             }
         }

@@ -72,8 +72,9 @@ struct ImportArgs {
     /// Directory of the embedded database [default: ./salus-data].
     #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Batches read, validated and indexed at the same time [default: 2 per CPU core], while
-    /// up to two prepared batches wait for the database writer. A batch is an NDJSON file or
+    /// Batches read, validated and indexed at the same time [default: one per CPU core but
+    /// one, which is left to the database writer], while up to two prepared batches wait for
+    /// the writer. A batch is an NDJSON file or
     /// Bundles of about 2 MB of files, written in one transaction (each Bundle all or nothing).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -202,7 +203,10 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
         let engine = open_engine(&data).await?;
         // Measured on the Synthea load (2 cores): 2 files in flight made 79 commits, 32 made 7,
         // 3,277 -> 3,806 resources/s; memory holds one parsed file per job.
-        let jobs = args.jobs.unwrap_or_else(|| cores() * 2);
+        // The single writer is the longest stage: preparing on every core took CPU time from
+        // it (on 2 cores, one preparing batch loaded Synthea at 11.8-12.2k resources/s, four at
+        // 11.1-11.3k; docs/PERFORMANCE.md).
+        let jobs = args.jobs.unwrap_or_else(|| cores().saturating_sub(1).max(1));
         let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
         let c = summary.counts;
         println!(
