@@ -68,6 +68,7 @@ pub use context::{Context, R4ValueSets, Terminology, Tracer};
 pub use datetime::{Dt, Precision};
 pub use error::{EvalError, ParseError};
 pub use model::{ChildDef, ElementType, FhirModel, Kind, Model, TypeInfo};
+pub use ops::json_eq;
 pub use quantity::Quantity;
 pub use value::{Collection, Node, Value};
 

@@ -304,7 +304,7 @@ fn union<'a>(a: Vec<Node<'a>>, b: Vec<Node<'a>>) -> Walk<Vec<Node<'a>>> {
 fn equal(x: &Node<'_>, y: &Node<'_>) -> Walk<bool> {
     use Json::*;
     match (x.json, y.json) {
-        (Some(a @ Object(_)), Some(b @ Object(_))) => Ok(json_eq(a, b)),
+        (Some(a @ Object(_)), Some(b @ Object(_))) => Ok(salus_fhirpath::json_eq(a, b)),
         (Some(Object(_)), _) | (_, Some(Object(_))) => Ok(false),
         (None, _) | (_, None) | (Some(Array(_)), _) | (_, Some(Array(_))) => Ok(false),
         (Some(String(_)), _) if converted(x.ty) => Err(Defer),
@@ -314,31 +314,5 @@ fn equal(x: &Node<'_>, y: &Node<'_>) -> Walk<bool> {
         (Some(Bool(_)), Some(String(_))) | (Some(String(_)), Some(Bool(_))) => Ok(false),
         // numbers compare as decimals
         _ => Err(Defer),
-    }
-}
-
-/// Deep JSON equality (`serde_json`'s), walking objects in order first: resources written by
-/// one writer share key order, and `==` hashes every key.
-fn json_eq(a: &Json, b: &Json) -> bool {
-    if std::ptr::eq(a, b) {
-        return true;
-    }
-    match (a, b) {
-        (Json::Object(x), Json::Object(y)) => {
-            if x.len() != y.len() {
-                return false;
-            }
-            for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
-                if ka != kb {
-                    return x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)));
-                }
-                if !json_eq(va, vb) {
-                    return false;
-                }
-            }
-            true
-        }
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
-        _ => a == b,
     }
 }
