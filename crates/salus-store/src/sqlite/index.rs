@@ -155,9 +155,14 @@ impl SqliteTx<'_> {
             chunk.clear();
             chunk.extend(rows.by_ref().take(ROWS_PER_INSERT));
             let mut stmt = self.conn.prepare_cached(table.sql(chunk.len())).map_err(db)?;
+            let rows = chunk.len();
             let mut binder = Binder { stmt: &mut stmt, next: 1 };
             for row in chunk.drain(..) {
                 bind(&mut binder, row)?;
+            }
+            // A row bound short or long would shift every later row's columns.
+            if binder.next != 1 + rows * (3 + table.columns.len()) {
+                return Err(StoreError::Database(format!("{}: a row bound the wrong number of values", table.name)));
             }
             stmt.raw_execute().map_err(db)?;
         }
