@@ -574,7 +574,7 @@ fn type_suffix_matches(suffix: &str, code: &str) -> bool {
 
 /// `name` and `_name` of an object: one scan for small objects (most FHIR elements), two
 /// hashed lookups for large ones.
-fn value_and_meta<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> (Option<&'a Json>, Option<&'a Json>) {
+pub fn value_and_meta<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> (Option<&'a Json>, Option<&'a Json>) {
     if obj.len() > 12 {
         return (obj.get(name), lookup(obj, true, name, None));
     }
@@ -591,7 +591,7 @@ fn value_and_meta<'a>(obj: &'a serde_json::Map<String, Json>, name: &str) -> (Op
 
 /// Looks up `name`, `_name`, `nameType` or `_nameType` without allocating (element names
 /// are short; longer ones fall back to a `String`).
-fn lookup<'a>(obj: &'a serde_json::Map<String, Json>, underscore: bool, name: &str, type_code: Option<&str>) -> Option<&'a Json> {
+pub fn lookup<'a>(obj: &'a serde_json::Map<String, Json>, underscore: bool, name: &str, type_code: Option<&str>) -> Option<&'a Json> {
     let code = type_code.unwrap_or("");
     let len = underscore as usize + name.len() + code.len();
     let mut buf = [0u8; 128];

@@ -99,7 +99,7 @@ fn navigate<'a>(node: &Node<'a>, name: &str, expected: Option<(&str, &'static Ch
     if def.choice {
         choice(obj, name, &def.types, out);
     } else {
-        let (value, meta) = value_and_meta(obj, name);
+        let (value, meta) = salus_fhirpath::json_member_and_meta(obj, name);
         push_values(out, value, meta, def.types.first().copied());
     }
     Ok(())
@@ -116,9 +116,9 @@ fn choice<'a>(obj: &'a Map<String, Json>, name: &str, types: &[ElementType], out
         let Some(suffix) = rest.strip_prefix(name) else { continue };
         let Some(t) = types.iter().find(|t| type_suffix_matches(suffix, t.code)) else { continue };
         let (value, meta) = if is_meta {
-            (typed_key(obj, false, name, t.code), Some(v))
+            (salus_fhirpath::json_member(obj, false, name, Some(t.code)), Some(v))
         } else {
-            (Some(v), typed_key(obj, true, name, t.code))
+            (Some(v), salus_fhirpath::json_member(obj, true, name, Some(t.code)))
         };
         push_values(out, value, meta, Some(*t));
         break;
@@ -129,53 +129,6 @@ fn choice<'a>(obj: &'a Map<String, Json>, name: &str, types: &[ElementType], out
 fn type_suffix_matches(suffix: &str, code: &str) -> bool {
     let (s, c) = (suffix.as_bytes(), code.as_bytes());
     s.len() == c.len() && !s.is_empty() && s[0] == c[0].to_ascii_uppercase() && s[1..] == c[1..]
-}
-
-/// `[_]nameCode` (`valueQuantity`, `_valueString`, `_given` with no code), built without
-/// allocating: names and type codes are short ASCII.
-fn typed_key<'a>(obj: &'a Map<String, Json>, underscore: bool, name: &str, code: &str) -> Option<&'a Json> {
-    let mut buf = [0u8; 128];
-    let len = usize::from(underscore) + name.len() + code.len();
-    if len > buf.len() {
-        let mut key = String::with_capacity(len);
-        if underscore {
-            key.push('_');
-        }
-        key.push_str(name);
-        let mut c = code.chars();
-        if let Some(first) = c.next() {
-            key.extend(first.to_uppercase());
-            key.push_str(c.as_str());
-        }
-        return obj.get(&key);
-    }
-    let at = usize::from(underscore);
-    if underscore {
-        buf[0] = b'_';
-    }
-    buf[at..at + name.len()].copy_from_slice(name.as_bytes());
-    buf[at + name.len()..len].copy_from_slice(code.as_bytes());
-    if !code.is_empty() {
-        buf[at + name.len()] = buf[at + name.len()].to_ascii_uppercase();
-    }
-    obj.get(std::str::from_utf8(&buf[..len]).ok()?)
-}
-
-/// `name` and `_name`: one scan of a small object (most FHIR elements), two lookups in a
-/// large one.
-fn value_and_meta<'a>(obj: &'a Map<String, Json>, name: &str) -> (Option<&'a Json>, Option<&'a Json>) {
-    if obj.len() > 12 {
-        return (obj.get(name), typed_key(obj, true, name, ""));
-    }
-    let (mut value, mut meta) = (None, None);
-    for (k, v) in obj {
-        if k == name {
-            value = Some(v);
-        } else if k.len() == name.len() + 1 && k.as_bytes()[0] == b'_' && &k[1..] == name {
-            meta = Some(v);
-        }
-    }
-    (value, meta)
 }
 
 /// The node(s) for a JSON property and its `_name` companion: arrays item by item, aligned
