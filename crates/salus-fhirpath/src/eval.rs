@@ -643,6 +643,19 @@ pub(crate) fn push_values<'a>(
     ty: Option<ElementType>,
     model: Option<&dyn Model>,
 ) {
+    member_nodes(value, meta, ty, model, |n| out.push(Value::Node(n)));
+}
+
+/// The node(s) of a JSON property and its `_name` companion, in order: an array item by item,
+/// aligned with the companion's array; `null`s are absent. Public for walks that must read
+/// members exactly as the engine does (the search indexer's fast path).
+pub fn member_nodes<'a>(
+    value: Option<&'a Json>,
+    meta: Option<&'a Json>,
+    ty: Option<ElementType>,
+    model: Option<&dyn Model>,
+    mut each: impl FnMut(Node<'a>),
+) {
     let present = |j: Option<&'a Json>| j.filter(|j| !j.is_null());
     match (present(value), present(meta)) {
         (None, None) => {}
@@ -651,16 +664,16 @@ pub(crate) fn push_values<'a>(
             for (i, v) in values.iter().enumerate() {
                 let m = present(metas.and_then(|m| m.get(i)));
                 if present(Some(v)).is_some() || m.is_some() {
-                    out.push(Value::Node(Node::new(present(Some(v)), m, ty, model)));
+                    each(Node::new(present(Some(v)), m, ty, model));
                 }
             }
         }
         (None, Some(Json::Array(metas))) => {
             for m in metas.iter().filter(|m| !m.is_null()) {
-                out.push(Value::Node(Node::new(None, Some(m), ty, model)));
+                each(Node::new(None, Some(m), ty, model));
             }
         }
-        (v, m) => out.push(Value::Node(Node::new(v, m, ty, model))),
+        (v, m) => each(Node::new(v, m, ty, model)),
     }
 }
 

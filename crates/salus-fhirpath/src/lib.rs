@@ -71,7 +71,7 @@ pub use model::{ChildDef, ElementType, FhirModel, Kind, Model, TypeInfo};
 pub use ops::json_eq;
 /// How the engine finds an element's members in JSON (`name`, `_name`, `nameType` of a choice),
 /// for walks that must read them the same way (the search indexer's fast path).
-pub use eval::{lookup as json_member, value_and_meta as json_member_and_meta};
+pub use eval::{lookup as json_member, member_nodes, value_and_meta as json_member_and_meta};
 pub use quantity::Quantity;
 pub use value::{Collection, Node, Value};
 

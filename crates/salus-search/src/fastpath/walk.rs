@@ -131,29 +131,9 @@ fn type_suffix_matches(suffix: &str, code: &str) -> bool {
     s.len() == c.len() && !s.is_empty() && s[0] == c[0].to_ascii_uppercase() && s[1..] == c[1..]
 }
 
-/// The node(s) for a JSON property and its `_name` companion: arrays item by item, aligned
-/// with the companion's array; `null`s are absent.
+/// The node(s) for a JSON property and its `_name` companion, as the engine makes them.
 fn push_values<'a>(out: &mut Vec<Node<'a>>, value: Option<&'a Json>, meta: Option<&'a Json>, ty: Option<ElementType>) {
-    let m = Some(model() as &dyn Model);
-    let present = |j: Option<&'a Json>| j.filter(|j| !j.is_null());
-    match (present(value), present(meta)) {
-        (None, None) => {}
-        (Some(Json::Array(values)), meta) => {
-            let metas = meta.and_then(Json::as_array);
-            for (i, v) in values.iter().enumerate() {
-                let mi = present(metas.and_then(|ms| ms.get(i)));
-                if present(Some(v)).is_some() || mi.is_some() {
-                    out.push(Node::new(present(Some(v)), mi, ty, m));
-                }
-            }
-        }
-        (None, Some(Json::Array(metas))) => {
-            for mi in metas.iter().filter(|mi| !mi.is_null()) {
-                out.push(Node::new(None, Some(mi), ty, m));
-            }
-        }
-        (v, mi) => out.push(Node::new(v, mi, ty, m)),
-    }
+    salus_fhirpath::member_nodes(value, meta, ty, Some(model() as &dyn Model), |n| out.push(n));
 }
 
 /// `ofType(T)`: the node's type is `T` or, unless it is a primitive, derives from it.
