@@ -22,6 +22,7 @@ pub mod subsumption;
 pub mod terms;
 pub mod text;
 pub mod ucum;
+pub mod unions;
 
 pub use error::SearchError;
 pub use index::Indexer;

@@ -144,7 +144,7 @@ impl SearchParam {
 }
 
 /// The top-level branches of a `|` union (not inside parentheses or string literals).
-fn split_union(expr: &str) -> Vec<&str> {
+pub(crate) fn split_union(expr: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut depth, mut quoted, mut start) = (0i32, false, 0);
     let bytes = expr.as_bytes();

@@ -47,27 +47,29 @@ impl SqliteTx<'_> {
     /// version's rows in each table (the primary key is `(seq, pid, n)`).
     pub(super) fn write_index(&self, seq: i64, ty: &str, terms: &IndexTerms) -> Result<(), StoreError> {
         let mut pids = Pids { tx: self, ty, last: None };
-        self.insert_rows(&STRING, numbered(&terms.strings), |b, (n, t)| {
+        // A union parameter's rows are its parts' rows (`salus_search::unions`): not stored twice.
+        let mut own = OwnRows { ty, last: None };
+        self.insert_rows(&STRING, numbered(&terms.strings).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(&t.norm)?;
             b.push(&t.exact)
         })?;
-        self.insert_rows(&TOKEN, numbered(&terms.tokens), |b, (n, t)| {
+        self.insert_rows(&TOKEN, numbered(&terms.tokens).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(&t.system)?;
             b.push(&t.code)?;
             b.push(&t.text)
         })?;
-        self.insert_rows(&DATE, numbered(&terms.dates), |b, (n, t)| {
+        self.insert_rows(&DATE, numbered(&terms.dates).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(t.range.low)?;
             b.push(t.range.high)
         })?;
-        self.insert_rows(&NUMBER, numbered(&terms.numbers), |b, (n, t)| {
+        self.insert_rows(&NUMBER, numbered(&terms.numbers).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(t.value)
         })?;
-        self.insert_rows(&QUANTITY, numbered(&terms.quantities), |b, (n, t)| {
+        self.insert_rows(&QUANTITY, numbered(&terms.quantities).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             let (cv, cc) = t.canonical.as_ref().map_or((None, None), |(v, u)| (Some(*v), Some(u.as_str())));
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(t.value)?;
@@ -76,19 +78,21 @@ impl SqliteTx<'_> {
             b.push(cv)?;
             b.push(cc)
         })?;
-        self.insert_rows(&REFERENCE, numbered(&terms.references), |b, (n, t)| {
+        self.insert_rows(&REFERENCE, numbered(&terms.references).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(&t.target_type)?;
             b.push(&t.target_id)?;
             b.push(&t.url)?;
             b.push(&t.version)
         })?;
-        self.insert_rows(&URI, numbered(&terms.uris), |b, (n, t)| {
+        self.insert_rows(&URI, numbered(&terms.uris).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
             b.row(seq, pids.of(&t.param)?, n)?;
             b.push(&t.value)
         })?;
         // A composite without a first code matches no search: it is not stored.
-        let composites = numbered(&terms.composites).filter_map(|(n, t)| t.first.code.as_ref().map(|code1| (n, t, code1)));
+        let composites = numbered(&terms.composites)
+            .filter(|(_, t)| own.stored(&t.param))
+            .filter_map(|(n, t)| t.first.code.as_ref().map(|code1| (n, t, code1)));
         self.insert_rows(&COMPOSITE, composites, |b, (n, t, code1)| {
             let (mut system2, mut code2, mut text2, mut num2) = (None, None, None, None);
             let (mut low2, mut high2, mut canon2, mut canon_code2) = (None, None, None, None);
@@ -242,6 +246,26 @@ impl Binder<'_, '_> {
         self.stmt.raw_bind_parameter(self.next, value).map_err(db)?;
         self.next += 1;
         Ok(())
+    }
+}
+
+/// Whether a version's rows of a parameter are stored: not for a union parameter. Rows come
+/// sorted by parameter, so the previous row's answer serves most.
+struct OwnRows<'a> {
+    ty: &'a str,
+    last: Option<(&'a str, bool)>,
+}
+
+impl<'a> OwnRows<'a> {
+    fn stored(&mut self, param: &'a str) -> bool {
+        if let Some((last, stored)) = self.last
+            && last == param
+        {
+            return stored;
+        }
+        let stored = salus_search::unions::parts(self.ty, param).is_none();
+        self.last = Some((param, stored));
+        stored
     }
 }
 

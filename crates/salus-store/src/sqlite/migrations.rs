@@ -12,6 +12,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_integer_index_keys", include_str!("migrations/0005_integer_index_keys.sql")),
     ("0006_composite_third_component", include_str!("migrations/0006_composite_third_component.sql")),
     ("0007_code_value_date", include_str!("migrations/0007_code_value_date.sql")),
+    ("0008_union_parameters", include_str!("migrations/0008_union_parameters.sql")),
 ];
 
 /// How many migrations this build knows: the schema version of an up-to-date database.

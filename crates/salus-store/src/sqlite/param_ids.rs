@@ -94,6 +94,15 @@ impl SqliteTx<'_> {
         Ok(pid)
     }
 
+    /// For a search: the ids of the rows of a parameter; a union parameter has no rows of
+    /// its own, its parts' rows are its rows (see `salus_search::unions`).
+    pub(super) fn search_pids(&self, resource_type: &str, code: &str) -> Result<Vec<i64>, StoreError> {
+        match salus_search::unions::parts(resource_type, code) {
+            Some(parts) => parts.iter().map(|part| self.search_pid(resource_type, part)).collect(),
+            None => Ok(vec![self.search_pid(resource_type, code)?]),
+        }
+    }
+
     /// For a search: the parameter's id, or one no row carries when it has none (nothing
     /// was ever indexed under it, so nothing matches).
     pub(super) fn search_pid(&self, resource_type: &str, code: &str) -> Result<i64, StoreError> {

@@ -55,7 +55,7 @@ impl SqliteTx<'_> {
     /// and cut to the page by SQL, then each row's stored version by its seq. Sorting carries
     /// only the keys, never the bodies of every match (a common code matches thousands).
     pub(super) fn run_search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
-        let resolve = |t: &str, code: &str| self.search_pid(t, code);
+        let resolve = |t: &str, code: &str| self.search_pids(t, code);
         let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).page(request)?;
         let mut stmt = self.conn.prepare_cached(&text).map_err(db)?;
         let keys = request.query.sort.len();
@@ -83,7 +83,7 @@ impl SqliteTx<'_> {
     }
 
     pub(super) fn run_count(&self, query: &Query) -> Result<u64, StoreError> {
-        let resolve = |t: &str, code: &str| self.search_pid(t, code);
+        let resolve = |t: &str, code: &str| self.search_pids(t, code);
         let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).count(query)?;
         let mut stmt = self.conn.prepare_cached(&text).map_err(db)?;
         let n: i64 = stmt.query_row(rusqlite::params_from_iter(values(&args)), |r| r.get(0)).map_err(db)?;
@@ -290,7 +290,7 @@ impl SqliteStore {
     pub fn explain(&self, request: &SearchRequest) -> Result<(String, Vec<String>), StoreError> {
         let conn = self.writer.lock().map_err(super::poisoned)?;
         let tx = SqliteTx::new(&conn, &self.params);
-        let resolve = |t: &str, code: &str| tx.search_pid(t, code);
+        let resolve = |t: &str, code: &str| tx.search_pids(t, code);
         let Sql { text, args } = Builder::new(Dialect::Sqlite, &resolve).page(request)?;
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {text}")).map_err(db)?;
         let rows = stmt

@@ -172,6 +172,12 @@ fn the_code_value_date_upgrade_reindexes_only_when_observations_exist() {
 }
 
 #[test]
+fn the_union_parameter_upgrade_reindexes_only_when_observations_exist() {
+    assert!(flagged_after_upgrade(7, "Observation"), "stored Observations carry combo rows");
+    assert!(!flagged_after_upgrade(7, "Patient"));
+}
+
+#[test]
 fn concurrent_writers_share_commits_and_a_failing_one_loses_only_its_own_work() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = std::sync::Arc::new(SqliteStore::open(dir.path()).expect("open"));
@@ -285,4 +291,31 @@ fn an_update_undone_by_its_savepoint_keeps_the_full_text_row_it_replaced() {
         })
         .expect("write");
     assert_eq!((text_rows(dir.path(), "alpha"), text_rows(dir.path(), "beta")), (1, 0));
+}
+
+#[test]
+fn a_union_parameters_rows_are_not_stored_and_its_parts_answer_for_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    let mut obs = with_token("o", "code");
+    obs.resource_type = "Observation".into();
+    let token = |param: &str| salus_search::terms::TokenTerm { param: param.into(), system: None, code: Some("x".into()), text: None };
+    obs.terms.tokens = vec![token("code"), token("combo-code")];
+    store.write(&mut |tx| tx.put(&obs)).expect("write");
+    let conn = Connection::open(dir.path().join("salus.db")).expect("open");
+    let rows = |code: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM idx_token t JOIN search_params p ON p.pid = t.pid WHERE p.code = ?1",
+            [code],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!((rows("code"), rows("combo-code")), (1, 0), "combo-code is code and component-code together");
+    // A search resolves it to its parts' ids: `code` (stored) and `component-code` (never
+    // indexed here, so an id no row carries).
+    let tx = SqliteTx::new(&conn, &store.params);
+    let pids = tx.search_pids("Observation", "combo-code").expect("pids");
+    let code = tx.search_pids("Observation", "code").expect("pid");
+    assert_eq!(pids, vec![code[0], -1]);
 }
