@@ -10,7 +10,6 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Resources per commit when loading NDJSON.
@@ -55,90 +54,109 @@ const BATCH_BYTES: u64 = 2 << 20;
 
 /// The first batches are smaller, doubling up to [`BATCH_BYTES`]: the writer waits for the
 /// first batch to be prepared, and while it does, the other core prepares more. With every
-/// batch full-sized the writer sat idle for the first fifth of a Synthea load.
+/// batch full-sized the writer sat idle for the first fifth of a Synthea load. The last
+/// batches halve down to this size again: the writer writes the last batch alone, after
+/// everything else is prepared.
 const FIRST_BATCH_BYTES: u64 = 128 << 10;
 
-/// Files loaded together: one NDJSON file, or Bundles up to [`BATCH_BYTES`].
-fn batches(files: Vec<PathBuf>) -> Vec<(Vec<PathBuf>, u64)> {
+/// Each path's files with their sizes.
+fn sized(groups: Vec<Vec<PathBuf>>) -> Vec<Vec<(PathBuf, u64)>> {
+    let sized = |p: PathBuf| {
+        let bytes = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        (p, bytes)
+    };
+    groups.into_iter().map(|g| g.into_iter().map(sized).collect()).collect()
+}
+
+/// Files loaded together, in the order given: one NDJSON file, or Bundles of one path (a batch
+/// never spans two paths, which are loaded in order) up to the current batch size.
+fn batches_of(sized: Vec<Vec<(PathBuf, u64)>>) -> Vec<(Vec<PathBuf>, u64)> {
+    let mut remaining: u64 = sized.iter().flatten().map(|(_, b)| b).sum();
     let mut batches: Vec<(Vec<PathBuf>, u64)> = Vec::new();
-    let mut current: (Vec<PathBuf>, u64) = (Vec::new(), 0);
+    let mut growing = FIRST_BATCH_BYTES;
     let mut limit = FIRST_BATCH_BYTES;
-    for path in files {
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if path.extension().is_some_and(|e| e == "ndjson") {
-            batches.push((vec![path], bytes));
-            continue;
+    for group in sized {
+        let mut current: (Vec<PathBuf>, u64) = (Vec::new(), 0);
+        for (path, bytes) in group {
+            if path.extension().is_some_and(|e| e == "ndjson") {
+                remaining = remaining.saturating_sub(bytes);
+                batches.push((vec![path], bytes));
+                continue;
+            }
+            if current.0.is_empty() {
+                // Half of what is left, once that is less than the batch size.
+                limit = growing.min((remaining / 2).max(FIRST_BATCH_BYTES));
+            }
+            remaining = remaining.saturating_sub(bytes);
+            current.0.push(path);
+            current.1 += bytes;
+            if current.1 >= limit {
+                batches.push(std::mem::take(&mut current));
+                growing = (growing * 2).min(BATCH_BYTES);
+            }
         }
-        current.0.push(path);
-        current.1 += bytes;
-        if current.1 >= limit {
-            batches.push(std::mem::take(&mut current));
-            limit = (limit * 2).min(BATCH_BYTES);
+        if !current.0.is_empty() {
+            batches.push(current);
         }
-    }
-    if !current.0.is_empty() {
-        batches.push(current);
     }
     batches
 }
 
 pub async fn run(engine: &Engine, paths: &[PathBuf], jobs: usize, show_progress: bool) -> Result<ImportSummary, String> {
     let groups = collect_files(paths)?;
-    let total_bytes: u64 = groups.iter().flatten().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let files = groups.iter().map(Vec::len).sum();
+    let batches = batches_of(sized(groups));
+    let total_bytes: u64 = batches.iter().map(|(_, bytes)| bytes).sum();
     let bar = if show_progress { ProgressBar::new(total_bytes) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {percent:>3}%  {msg}  ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let resources = Arc::new(AtomicU64::new(0));
+    let mut resources = 0u64;
     let mut counts = ImportCounts::default();
     let mut failures = Vec::new();
-    let mut files = 0;
-    for group in groups {
-        files += group.len();
-        // A two-stage pipeline: up to `jobs` batches are read, validated and indexed at once,
-        // and up to two prepared batches wait for the single writer, so it never waits for
-        // the next batch to be prepared (and memory stays bounded when it is the slower stage).
-        let preparing = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-        let writing = Arc::new(tokio::sync::Semaphore::new(2));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (batch, bytes) in batches(group) {
-            let (engine, bar, resources) = (engine.clone(), bar.clone(), resources.clone());
-            let (preparing, writing) = (preparing.clone(), writing.clone());
-            tasks.spawn(async move {
-                let prepare_slot = preparing.acquire_owned().await;
-                let results = match prepare_batch(&engine, batch).await {
-                    Batch::Done(results) => results,
-                    Batch::Prepared { files, prepared } => {
-                        let write_slot = writing.acquire_owned().await;
-                        drop(prepare_slot);
-                        let results = write_batch(&engine, files, prepared).await;
-                        drop(write_slot);
-                        results
-                    }
-                };
-                let loaded: u64 = results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(ImportCounts::total).sum();
-                let n = resources.fetch_add(loaded, Ordering::Relaxed) + loaded;
-                let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
-                bar.set_message(format!("{n} resources, {rate:.0}/s"));
-                bar.inc(bytes);
-                results
+    // A two-stage pipeline: up to `jobs` batches are read, validated and indexed at once while
+    // this task writes the prepared ones, strictly in the order given (so a later path's
+    // Bundles are written after an earlier path's, which they may refer to). Batches are
+    // prepared at most one more than `jobs` ahead of the write, so the writer does not wait for
+    // the next batch when it is the faster stage, and memory stays bounded when it is slower.
+    let preparing = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut pending = batches.into_iter();
+    let mut ahead = std::collections::VecDeque::new();
+    loop {
+        while ahead.len() < jobs.max(1) + 2 {
+            let Some((batch, bytes)) = pending.next() else { break };
+            let (engine, preparing) = (engine.clone(), preparing.clone());
+            let paths = batch.clone();
+            let task = tokio::spawn(async move {
+                let _slot = preparing.acquire_owned().await;
+                prepare_batch(&engine, batch).await
             });
+            ahead.push_back((task, paths, bytes));
         }
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(results) => {
-                    for (path, result) in results {
-                        match result {
-                            Ok(c) => counts.merge(c),
-                            Err(e) => failures.push((path, e)),
-                        }
-                    }
+        let Some((task, paths, bytes)) = ahead.pop_front() else { break };
+        let results = match task.await {
+            Ok(Batch::Done(results)) => results,
+            Ok(Batch::Ndjson(path)) => {
+                let result = import_ndjson(engine, &path).await;
+                vec![(path, result)]
+            }
+            Ok(Batch::Prepared { files, prepared }) => write_batch(engine, files, prepared).await,
+            Err(e) => paths.into_iter().map(|p| (p, Err(format!("import task failed: {e}")))).collect(),
+        };
+        for (path, result) in results {
+            match result {
+                Ok(c) => {
+                    resources += c.total();
+                    counts.merge(c);
                 }
-                Err(e) => failures.push((PathBuf::from("?"), format!("import task failed: {e}"))),
+                Err(e) => failures.push((path, e)),
             }
         }
+        let rate = resources as f64 / started.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(format!("{resources} resources, {rate:.0}/s"));
+        bar.inc(bytes);
     }
     bar.finish();
     failures.sort();
@@ -149,21 +167,22 @@ type FileResults = Vec<(PathBuf, Result<ImportCounts, String>)>;
 
 /// A batch after its first stage.
 enum Batch {
-    /// Loaded already (an NDJSON file), or nothing left to write.
+    /// Nothing left to write: every file failed to be read or parsed.
     Done(FileResults),
+    /// An NDJSON file, loaded whole in its turn to write.
+    Ndjson(PathBuf),
     /// Bundles validated and indexed, waiting for the write; `files` holds each file's result
     /// so far (a file that could not be read or parsed has failed already).
     Prepared { files: FileResults, prepared: (Vec<usize>, PreparedImport) },
 }
 
-/// The first stage of a batch: an NDJSON file is loaded whole; Bundles are read, parsed and
-/// prepared for their write.
+/// The first stage of a batch: Bundles are read, parsed and prepared for their write (an
+/// NDJSON file is read by its writer, chunk by chunk).
 async fn prepare_batch(engine: &Engine, batch: Vec<PathBuf>) -> Batch {
     if let [path] = batch.as_slice()
         && path.extension().is_some_and(|e| e == "ndjson")
     {
-        let result = import_ndjson(engine, path).await;
-        return Batch::Done(vec![(path.clone(), result)]);
+        return Batch::Ndjson(path.clone());
     }
     // Reading and parsing is CPU work: off the executor threads.
     let paths = batch.clone();
@@ -253,5 +272,110 @@ fn outcome_text(e: &salus_engine::EngineError) -> String {
             format!("{e}: {}", issues.join("; "))
         }
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use salus_store::{Store, sqlite::SqliteStore};
+    use serde_json::json;
+
+    fn engine(dir: &Path) -> Engine {
+        let store = SqliteStore::open(dir).expect("open store");
+        Engine::new(Store::new(store), Arc::new(salus_engine::MinimalValidator))
+    }
+
+    /// A transaction Bundle that PUTs `Patient/{id}` with the given family name.
+    fn patient_bundle(id: &str, family: &str) -> Value {
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": [{
+            "resource": {"resourceType": "Patient", "id": id, "name": [{"family": family}]},
+            "request": {"method": "PUT", "url": format!("Patient/{id}")}
+        }]})
+    }
+
+    fn write(dir: &Path, name: &str, bundle: &Value) -> PathBuf {
+        std::fs::create_dir_all(dir).expect("dir");
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_vec(bundle).expect("json")).expect("write");
+        path
+    }
+
+    async fn family(engine: &Engine, id: &str) -> Value {
+        let read = engine.read(&Caller::system(), "Patient", id).await.expect("read");
+        let body: Value = serde_json::from_slice(read.body.as_deref().expect("body")).expect("json");
+        body["name"][0]["family"].clone()
+    }
+
+    fn files(dir: &Path, n: usize, bytes: usize) -> Vec<(PathBuf, u64)> {
+        (0..n).map(|i| (dir.join(format!("{i:03}.json")), bytes as u64)).collect()
+    }
+
+    #[test]
+    fn batches_grow_from_the_first_size_and_halve_again_at_the_end() {
+        let dir = Path::new("/nowhere");
+        let sizes: Vec<u64> = batches_of(vec![files(dir, 200, 100 << 10)]).iter().map(|(_, b)| *b).collect();
+        assert_eq!(sizes.iter().sum::<u64>(), 200 * (100 << 10), "every file is in one batch");
+        assert!(sizes[0] <= 2 * FIRST_BATCH_BYTES, "the first batch is small: {sizes:?}");
+        assert!(sizes.iter().all(|&b| b <= BATCH_BYTES + (100 << 10)), "no batch passes the size: {sizes:?}");
+        assert!(sizes.iter().any(|&b| b >= BATCH_BYTES), "full batches in the middle: {sizes:?}");
+        let last = sizes.last().copied().unwrap_or(0);
+        assert!(last <= 2 * FIRST_BATCH_BYTES, "the last batch is small again: {sizes:?}");
+    }
+
+    #[test]
+    fn a_batch_never_spans_two_paths_and_files_keep_their_order() {
+        let groups = vec![files(Path::new("/a"), 3, 10), files(Path::new("/b"), 3, 10)];
+        let expected: Vec<PathBuf> = groups.iter().flatten().map(|(p, _)| p.clone()).collect();
+        let batches = batches_of(groups);
+        assert_eq!(batches.len(), 2, "one batch per path: {batches:?}");
+        let order: Vec<PathBuf> = batches.into_iter().flat_map(|(paths, _)| paths).collect();
+        assert_eq!(order, expected);
+    }
+
+    #[tokio::test]
+    async fn files_are_written_in_the_order_given_whatever_the_number_of_jobs() {
+        let data = tempfile::tempdir().expect("temp dir");
+        let engine = engine(&data.path().join("db"));
+        // Each file rewrites the same patient; the last one written decides its name. Files of
+        // ~100 KB of padding make many batches, prepared several at once.
+        let padding: Vec<Value> = (0..2000).map(|i| json!({"family": format!("padding-{i}")})).collect();
+        let mut first = Vec::new();
+        for i in 0..12 {
+            let mut bundle = patient_bundle("same", &format!("first-{i:02}"));
+            bundle["entry"].as_array_mut().expect("entries").push(json!({
+                "resource": {"resourceType": "Patient", "id": format!("pad{i}"), "name": padding},
+                "request": {"method": "PUT", "url": format!("Patient/pad{i}")}
+            }));
+            first.push(write(&data.path().join("first"), &format!("{i:02}.json"), &bundle));
+        }
+        write(&data.path().join("second"), "only.json", &patient_bundle("same", "second"));
+        let paths = [data.path().join("first"), data.path().join("second")];
+        let summary = run(&engine, &paths, 3, false).await.expect("import");
+        assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+        assert_eq!(summary.files, 13);
+        assert_eq!(family(&engine, "same").await, "second", "the later path is written last");
+        for version in 1..=12u64 {
+            let read = engine.vread(&Caller::system(), "Patient", "same", &version.to_string()).await.expect("vread");
+            let body: Value = serde_json::from_slice(read.body.as_deref().expect("body")).expect("json");
+            assert_eq!(body["name"][0]["family"], format!("first-{:02}", version - 1), "files in name order");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_that_fails_is_reported_and_the_others_load() {
+        let data = tempfile::tempdir().expect("temp dir");
+        let engine = engine(&data.path().join("db"));
+        let dir = data.path().join("in");
+        write(&dir, "a.json", &patient_bundle("a", "Alpha"));
+        std::fs::write(dir.join("b.json"), "{ not json").expect("write");
+        std::fs::write(dir.join("c.ndjson"), "{\"resourceType\":\"Patient\",\"id\":\"c\",\"name\":[{\"family\":\"Gamma\"}]}\n")
+            .expect("write");
+        let summary = run(&engine, &[dir.clone()], 1, false).await.expect("import");
+        assert_eq!(summary.counts.created, 2);
+        assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
+        assert!(summary.failures[0].0.ends_with("b.json") && summary.failures[0].1.contains("not valid JSON"));
+        assert_eq!(family(&engine, "a").await, "Alpha");
+        assert_eq!(family(&engine, "c").await, "Gamma");
     }
 }
