@@ -371,7 +371,7 @@ mod tests {
         std::fs::write(dir.join("b.json"), "{ not json").expect("write");
         std::fs::write(dir.join("c.ndjson"), "{\"resourceType\":\"Patient\",\"id\":\"c\",\"name\":[{\"family\":\"Gamma\"}]}\n")
             .expect("write");
-        let summary = run(&engine, &[dir.clone()], 1, false).await.expect("import");
+        let summary = run(&engine, std::slice::from_ref(&dir), 1, false).await.expect("import");
         assert_eq!(summary.counts.created, 2);
         assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
         assert!(summary.failures[0].0.ends_with("b.json") && summary.failures[0].1.contains("not valid JSON"));
