@@ -16,7 +16,7 @@ impl SqliteTx<'_> {
     /// end of the transaction ([`SqliteTx::remove_stale_text`]).
     pub(super) fn clear_index(&self, seq: i64) -> Result<(), StoreError> {
         for t in TABLES {
-            let mut stmt = self.conn.prepare_cached(&format!("DELETE FROM {} WHERE seq = ?1", t.name)).map_err(db)?;
+            let mut stmt = self.held(t.delete_sql())?;
             stmt.execute(params![seq]).map_err(db)?;
         }
         self.stale_text.borrow_mut().push(seq);
@@ -36,7 +36,7 @@ impl SqliteTx<'_> {
             return Ok(());
         }
         stale.sort_unstable();
-        let mut text = self.conn.prepare_cached("DELETE FROM idx_text WHERE rowid = ?1").map_err(db)?;
+        let mut text = self.held("DELETE FROM idx_text WHERE rowid = ?1")?;
         for seq in stale {
             text.execute(params![seq]).map_err(db)?;
         }
@@ -47,53 +47,51 @@ impl SqliteTx<'_> {
     /// version's rows in each table (the primary key is `(seq, pid, n)`).
     pub(super) fn write_index(&self, seq: i64, ty: &str, terms: &IndexTerms) -> Result<(), StoreError> {
         let mut pids = Pids { tx: self, ty, last: None };
-        // A union parameter's rows are its parts' rows (`salus_search::unions`): not stored twice.
-        let mut own = OwnRows { ty, last: None };
-        self.insert_rows(&STRING, numbered(&terms.strings).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&STRING, pids.stored(&terms.strings, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(&t.norm)?;
             b.push(&t.exact)
         })?;
-        self.insert_rows(&TOKEN, numbered(&terms.tokens).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&TOKEN, pids.stored(&terms.tokens, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(&t.system)?;
             b.push(&t.code)?;
             b.push(&t.text)
         })?;
-        self.insert_rows(&DATE, numbered(&terms.dates).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&DATE, pids.stored(&terms.dates, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(t.range.low)?;
             b.push(t.range.high)
         })?;
-        self.insert_rows(&NUMBER, numbered(&terms.numbers).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&NUMBER, pids.stored(&terms.numbers, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(t.value)
         })?;
-        self.insert_rows(&QUANTITY, numbered(&terms.quantities).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
+        self.insert_rows(&QUANTITY, pids.stored(&terms.quantities, |t| &t.param), |b, (pid, n, t)| {
             let (cv, cc) = t.canonical.as_ref().map_or((None, None), |(v, u)| (Some(*v), Some(u.as_str())));
-            b.row(seq, pids.of(&t.param)?, n)?;
+            b.row(seq, pid?, n)?;
             b.push(t.value)?;
             b.push(&t.system)?;
             b.push(&t.code)?;
             b.push(cv)?;
             b.push(cc)
         })?;
-        self.insert_rows(&REFERENCE, numbered(&terms.references).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&REFERENCE, pids.stored(&terms.references, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(&t.target_type)?;
             b.push(&t.target_id)?;
             b.push(&t.url)?;
             b.push(&t.version)
         })?;
-        self.insert_rows(&URI, numbered(&terms.uris).filter(|(_, t)| own.stored(&t.param)), |b, (n, t)| {
-            b.row(seq, pids.of(&t.param)?, n)?;
+        self.insert_rows(&URI, pids.stored(&terms.uris, |t| &t.param), |b, (pid, n, t)| {
+            b.row(seq, pid?, n)?;
             b.push(&t.value)
         })?;
         // A composite without a first code matches no search: it is not stored.
-        let composites = numbered(&terms.composites)
-            .filter(|(_, t)| own.stored(&t.param))
-            .filter_map(|(n, t)| t.first.code.as_ref().map(|code1| (n, t, code1)));
-        self.insert_rows(&COMPOSITE, composites, |b, (n, t, code1)| {
+        let composites = pids
+            .stored(&terms.composites, |t| &t.param)
+            .filter_map(|(pid, n, t)| t.first.code.as_ref().map(|code1| (pid, n, t, code1)));
+        self.insert_rows(&COMPOSITE, composites, |b, (pid, n, t, code1)| {
             let (mut system2, mut code2, mut text2, mut num2) = (None, None, None, None);
             let (mut low2, mut high2, mut canon2, mut canon_code2) = (None, None, None, None);
             match &t.second {
@@ -113,7 +111,7 @@ impl SqliteTx<'_> {
                 Some(CompositeValue::Number(k)) => Some(k.value),
                 _ => None,
             };
-            b.row(seq, pids.of(&t.param)?, n)?;
+            b.row(seq, pid?, n)?;
             b.push(&t.first.system)?;
             b.push(code1)?;
             b.push(system2)?;
@@ -127,8 +125,7 @@ impl SqliteTx<'_> {
             b.push(num3)
         })?;
         if !terms.narrative.is_empty() || !terms.content.is_empty() {
-            let mut s =
-                self.conn.prepare_cached("INSERT INTO idx_text (rowid, narrative, content) VALUES (?1, ?2, ?3)").map_err(db)?;
+            let mut s = self.held("INSERT INTO idx_text (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
             s.execute(params![seq, terms.narrative, terms.content]).map_err(db)?;
         }
         Ok(())
@@ -149,7 +146,7 @@ impl SqliteTx<'_> {
     /// transaction or the group's savepoint is rolled back), so the journal is never needed.
     fn insert_rows<T>(
         &self,
-        table: &IndexTable,
+        table: &'static IndexTable,
         rows: impl Iterator<Item = T>,
         mut bind: impl FnMut(&mut Binder<'_, '_>, T) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
@@ -158,7 +155,7 @@ impl SqliteTx<'_> {
         while rows.peek().is_some() {
             chunk.clear();
             chunk.extend(rows.by_ref().take(ROWS_PER_INSERT));
-            let mut stmt = self.conn.prepare_cached(table.sql(chunk.len())).map_err(db)?;
+            let mut stmt = self.held(table.sql(chunk.len()))?;
             let rows = chunk.len();
             let mut binder = Binder { stmt: &mut stmt, next: 1 };
             for row in chunk.drain(..) {
@@ -184,14 +181,20 @@ struct IndexTable {
     columns: &'static [&'static str],
     /// The INSERT for 1 to [`ROWS_PER_INSERT`] rows, made on first use.
     sql: OnceLock<Vec<String>>,
+    /// The DELETE of a version's rows.
+    delete: OnceLock<String>,
 }
 
 impl IndexTable {
     const fn new(name: &'static str, columns: &'static [&'static str]) -> Self {
-        IndexTable { name, columns, sql: OnceLock::new() }
+        IndexTable { name, columns, sql: OnceLock::new(), delete: OnceLock::new() }
     }
 
-    fn sql(&self, rows: usize) -> &str {
+    fn delete_sql(&'static self) -> &'static str {
+        self.delete.get_or_init(|| format!("DELETE FROM {} WHERE seq = ?1", self.name))
+    }
+
+    fn sql(&'static self, rows: usize) -> &'static str {
         let all = self.sql.get_or_init(|| {
             let width = 3 + self.columns.len();
             let one = format!("({})", vec!["?"; width].join(", "));
@@ -249,44 +252,38 @@ impl Binder<'_, '_> {
     }
 }
 
-/// Whether a version's rows of a parameter are stored: not for a union parameter. Rows come
-/// sorted by parameter, so the previous row's answer serves most.
-struct OwnRows<'a> {
-    ty: &'a str,
-    last: Option<(&'a str, bool)>,
-}
-
-impl<'a> OwnRows<'a> {
-    fn stored(&mut self, param: &'a str) -> bool {
-        if let Some((last, stored)) = self.last
-            && last == param
-        {
-            return stored;
-        }
-        let stored = salus_search::unions::parts(self.ty, param).is_none();
-        self.last = Some((param, stored));
-        stored
-    }
-}
-
 /// The parameter ids of one version's rows. Its terms come sorted by parameter (see
-/// `IndexTerms::dedup`), so the previous row's id answers most lookups: a lookup by type and
-/// code for every row was a twentieth of a bulk load's writer time.
+/// `IndexTerms::dedup`), so the previous row's id answers most lookups.
 struct Pids<'a, 'c> {
     tx: &'a SqliteTx<'c>,
     ty: &'a str,
-    last: Option<(&'a str, i64)>,
+    /// The last parameter looked up and its id (`None`: a union, stored as its parts).
+    last: Option<(&'a str, Option<i64>)>,
 }
 
 impl<'a> Pids<'a, '_> {
-    fn of(&mut self, param: &'a str) -> Result<i64, StoreError> {
+    fn of(&mut self, param: &'a str) -> Result<Option<i64>, StoreError> {
         if let Some((last, pid)) = self.last
             && last == param
         {
             return Ok(pid);
         }
-        let pid = self.tx.pid(self.ty, param)?;
+        let pid = self.tx.index_pid(self.ty, param)?;
         self.last = Some((param, pid));
         Ok(pid)
+    }
+
+    /// The rows to store, numbered, with their parameter's id: a union parameter's rows are its
+    /// parts' rows (`salus_search::unions`), not stored twice.
+    fn stored<'p, T>(
+        &'p mut self,
+        items: &'a [T],
+        param: impl Fn(&'a T) -> &'a str + 'p,
+    ) -> impl Iterator<Item = (Result<i64, StoreError>, i64, &'a T)> + 'p {
+        numbered(items).filter_map(move |(n, t)| match self.of(param(t)) {
+            Ok(Some(pid)) => Some((Ok(pid), n, t)),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), n, t)),
+        })
     }
 }

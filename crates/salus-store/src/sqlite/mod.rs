@@ -14,6 +14,7 @@
 //! snapshot while writers proceed. `synchronous = FULL`: an acknowledged write survives a power
 //! cut, which the patient-data rule demands over the small speed gain of `NORMAL`.
 
+mod held;
 mod index;
 mod jobs;
 mod migrations;
@@ -192,6 +193,8 @@ impl Backend for SqliteStore {
             .unwrap_or_else(|_| Err(StoreError::Database("a write failed unexpectedly and was rolled back".into())));
         // Parameter ids this writer assigned: published once its work is committed.
         let assigned = tx.assigned.take();
+        // Its held statements go back to the connection's cache.
+        drop(tx);
         let closed = match (&result, began) {
             (Ok(()), true) => Ok(()),
             (Ok(()), false) => conn.execute_batch("RELEASE salus_write"),
@@ -262,11 +265,15 @@ struct SqliteTx<'c> {
     assigned: param_ids::Assigned,
     /// Ids this transaction found or assigned that the committed cache does not hold yet.
     seen: param_ids::Seen,
+    /// Parameter ids (or union) as this transaction's index writes found them.
+    index_pids: param_ids::IndexPids,
     /// Full-text rows of versions this transaction replaced, removed at its end (see
     /// `clear_index`).
     stale_text: RefCell<Vec<i64>>,
     /// Open savepoints, each with the lengths `assigned` and `stale_text` had when it opened.
     savepoints: Vec<(usize, usize)>,
+    /// Statements taken from the connection's cache, held until the transaction ends.
+    held: held::Held<'c>,
 }
 
 impl<'c> SqliteTx<'c> {
@@ -276,13 +283,21 @@ impl<'c> SqliteTx<'c> {
             params,
             assigned: Default::default(),
             seen: Default::default(),
+            index_pids: Default::default(),
             stale_text: Default::default(),
             savepoints: Vec::new(),
+            held: Default::default(),
         }
     }
 }
 
-const VERSION_COLUMNS: &str = "seq, type, id, version, last_updated, deleted, body, sha256";
+/// The columns [`version_from_row`] reads, in its order (a macro so that SQL text can be `concat!`ed).
+macro_rules! version_columns {
+    () => {
+        "seq, type, id, version, last_updated, deleted, body, sha256"
+    };
+}
+const VERSION_COLUMNS: &str = version_columns!();
 
 fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     let version: i64 = row.get(3)?;
@@ -300,8 +315,9 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
 
 impl ReadTx for SqliteTx<'_> {
     fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM resources WHERE type = ?1 AND id = ?2 AND current = 1");
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        const CURRENT: &str =
+            concat!("SELECT ", version_columns!(), " FROM resources WHERE type = ?1 AND id = ?2 AND current = 1");
+        let mut stmt = self.held(CURRENT)?;
         stmt.query_row(params![resource_type, id], version_from_row).optional().map_err(db)
     }
 
@@ -426,17 +442,14 @@ impl WriteTx for SqliteTx<'_> {
         if v.version > 1
             && let Some(previous) = self.current_seq(&v.resource_type, &v.id)?
         {
-            let mut retire = self.conn.prepare_cached("UPDATE resources SET current = 0 WHERE seq = ?1").map_err(db)?;
+            let mut retire = self.held("UPDATE resources SET current = 0 WHERE seq = ?1")?;
             retire.execute(params![previous]).map_err(db)?;
             self.clear_index(previous)?;
         }
-        let mut insert = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO resources (type, id, version, patient_key, last_updated, deleted, current, sha256, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
-            )
-            .map_err(db)?;
+        let mut insert = self.held(
+            "INSERT INTO resources (type, id, version, patient_key, last_updated, deleted, current, sha256, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
+        )?;
         let version = i64::try_from(v.version).map_err(|_| StoreError::Corrupt("version overflow".into()))?;
         insert
             .execute(params![
@@ -489,6 +502,7 @@ impl WriteTx for SqliteTx<'_> {
             // (nor use them again; the next lookup asks the database).
             self.assigned.borrow_mut().truncate(assigned);
             self.seen.borrow_mut().clear();
+            self.index_pids.borrow_mut().clear();
             // The versions it replaced are current again: their full-text rows stay.
             self.stale_text.borrow_mut().truncate(stale_text);
             self.conn.execute_batch("ROLLBACK TO salus_part; RELEASE salus_part").map_err(db)
@@ -509,10 +523,7 @@ impl WriteTx for SqliteTx<'_> {
 impl SqliteTx<'_> {
     /// The `seq` of the current version of a resource (deleted or not).
     fn current_seq(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
-        let mut find = self
-            .conn
-            .prepare_cached("SELECT seq FROM resources WHERE type = ?1 AND id = ?2 AND current = 1")
-            .map_err(db)?;
+        let mut find = self.held("SELECT seq FROM resources WHERE type = ?1 AND id = ?2 AND current = 1")?;
         find.query_row(params![resource_type, id], |r| r.get(0)).optional().map_err(db)
     }
 }

@@ -27,6 +27,10 @@ pub(super) type Assigned = RefCell<Vec<(String, String, i64)>>;
 /// (a twentieth of the writer's work).
 pub(super) type Seen = RefCell<HashMap<String, HashMap<String, i64>>>;
 
+/// What a transaction's index writes learned of each parameter: its id, or `None` for a union
+/// parameter (see [`SqliteTx::index_pid`]). Looked up for every parameter of every version.
+pub(super) type IndexPids = RefCell<foldhash::HashMap<String, foldhash::HashMap<String, Option<i64>>>>;
+
 impl ParamIds {
     /// Loads every id of the database (at open).
     pub(super) fn load(conn: &Connection) -> rusqlite::Result<Self> {
@@ -67,8 +71,7 @@ impl SqliteTx<'_> {
         if let Some(pid) = self.seen.borrow().get(resource_type).and_then(|codes| codes.get(code)) {
             return Ok(Some(*pid));
         }
-        let mut stmt =
-            self.conn.prepare_cached("SELECT pid FROM search_params WHERE type = ?1 AND code = ?2").map_err(db)?;
+        let mut stmt = self.held("SELECT pid FROM search_params WHERE type = ?1 AND code = ?2")?;
         let pid = stmt.query_row(params![resource_type, code], |r| r.get(0)).optional().map_err(db)?;
         if let Some(pid) = pid {
             self.remember(resource_type, code, pid);
@@ -85,12 +88,29 @@ impl SqliteTx<'_> {
         if let Some(pid) = self.find_pid(resource_type, code)? {
             return Ok(pid);
         }
-        let mut insert =
-            self.conn.prepare_cached("INSERT INTO search_params (type, code) VALUES (?1, ?2)").map_err(db)?;
+        let mut insert = self.held("INSERT INTO search_params (type, code) VALUES (?1, ?2)")?;
         insert.execute(params![resource_type, code]).map_err(db)?;
         let pid = self.conn.last_insert_rowid();
         self.assigned.borrow_mut().push((resource_type.to_string(), code.to_string(), pid));
         self.remember(resource_type, code, pid);
+        Ok(pid)
+    }
+
+    /// The id under which a version's rows of a parameter are stored, assigned now if it has
+    /// none yet; `None` for a union parameter, whose rows are its parts' rows.
+    ///
+    /// Why a memo of its own: the committed ids sit behind a lock in maps keyed by text, and
+    /// whether a code is a union is another lookup; asked for each parameter of each version,
+    /// the two were a twentieth of a bulk load's writer.
+    pub(super) fn index_pid(&self, resource_type: &str, code: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(known) = self.index_pids.borrow().get(resource_type).and_then(|codes| codes.get(code)) {
+            return Ok(*known);
+        }
+        let pid = match salus_search::unions::parts(resource_type, code) {
+            Some(_) => None,
+            None => Some(self.pid(resource_type, code)?),
+        };
+        self.index_pids.borrow_mut().entry(resource_type.to_string()).or_default().insert(code.to_string(), pid);
         Ok(pid)
     }
 

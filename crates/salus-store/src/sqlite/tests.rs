@@ -252,6 +252,30 @@ fn a_savepoint_undone_inside_a_transaction_keeps_the_work_around_it() {
     assert_eq!(undone, 0);
 }
 
+#[test]
+fn a_parameter_whose_id_was_undone_gets_a_stored_id_when_used_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store
+        .write(&mut |tx| {
+            tx.savepoint()?;
+            tx.put(&with_token("undone", "late-param"))?;
+            tx.end_savepoint(false)?;
+            tx.put(&with_token("kept", "late-param"))
+        })
+        .expect("write");
+    let conn = Connection::open(dir.path().join("salus.db")).expect("open");
+    let rows: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM idx_token t JOIN search_params p ON p.pid = t.pid \
+             WHERE p.type = 'Patient' AND p.code = 'late-param'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(rows, 1, "the kept row names an id that search_params holds");
+}
+
 fn with_narrative(version: u64, word: &str) -> NewVersion {
     let mut v = new_version("a", version, 1000 * version as i64, "{}");
     v.terms.narrative = word.to_string();
