@@ -9,7 +9,8 @@ use serde_json::Value;
 /// Keys whose values are identifiers or machinery, not text a person would search for.
 const NOT_CONTENT: &[&str] = &["reference", "system", "url", "div", "id", "versionId", "lastUpdated", "data", "fullUrl", "profile"];
 
-/// Fills `narrative` (the words of `text.div`) and `content` (every other text value).
+/// Fills `narrative` (the words of `text.div`) and `content` (every other text value but dates
+/// and times).
 pub fn extract(resource: &Value, narrative: &mut String, content: &mut String) {
     if let Some(div) = resource.get("text").and_then(|t| t.get("div")).and_then(Value::as_str) {
         strip_markup(div, narrative);
@@ -19,6 +20,7 @@ pub fn extract(resource: &Value, narrative: &mut String, content: &mut String) {
 
 fn collect(v: &Value, out: &mut String) {
     match v {
+        Value::String(s) if is_date_or_time(s) => {}
         Value::String(s) => {
             if !out.is_empty() {
                 out.push(' ');
@@ -34,6 +36,31 @@ fn collect(v: &Value, out: &mut String) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a value is a FHIR date (to the month at least), dateTime, instant or time: not words
+/// a person searches the content for (dates are searched through date parameters), and a third
+/// of a Synthea load's content words, each a posting in the full-text index. A bare year is kept:
+/// it cannot be told from a four-digit code.
+fn is_date_or_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let time = |at: usize| {
+        // hh:mm:ss, then fractional seconds and a zone in any form: only digits and `.:+-Z` follow.
+        digits(at..at + 2)
+            && b.get(at + 2) == Some(&b':')
+            && digits(at + 3..at + 5)
+            && b.get(at + 5) == Some(&b':')
+            && digits(at + 6..at + 8)
+            && b[at + 8..].iter().all(|c| c.is_ascii_digit() || b".:+-Z".contains(c))
+    };
+    let month = digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7);
+    match b.len() {
+        7 => month,
+        10 => month && b[7] == b'-' && digits(8..10),
+        n if n > 10 && month && b[7] == b'-' && digits(8..10) && b[10] == b'T' => time(11),
+        _ => time(0),
     }
 }
 
@@ -99,6 +126,27 @@ mod tests {
         extract(&r, &mut n, &mut c);
         assert_eq!(n, "Zoë & co");
         assert!(c.contains("Müller") && c.contains("Acme") && !c.contains("Organization/1") && !c.contains("xhtml"));
+    }
+
+    #[test]
+    fn dates_and_times_are_not_content_words() {
+        let r = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2015-10-14T21:43:03-04:00",
+            "issued": "2015-10-14T21:43:03.614-04:00", "note": [{"text": "since 2015-10 it is worse"}],
+            "valuePeriod": {"start": "2015-10", "end": "2016-01-02"}, "valueTime": "08:30:00",
+            "code": {"coding": [{"code": "2015"}]}});
+        let (mut n, mut c) = (String::new(), String::new());
+        extract(&r, &mut n, &mut c);
+        assert_eq!(c, "final since 2015-10 it is worse 2015", "a date inside text and a bare year stay");
+    }
+
+    #[test]
+    fn values_that_only_look_like_dates_in_part_are_content() {
+        for text in ["2015-10-14 visit", "12:30 lunch", "2015-1", "2015-10-14T", "20151014", "10:00:00 sharp"] {
+            assert!(!is_date_or_time(text), "{text}");
+        }
+        for date in ["2015-10", "2015-10-14", "2015-10-14T21:43:03Z", "2015-10-14T21:43:03.5+01:00", "23:59:59"] {
+            assert!(is_date_or_time(date), "{date}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_composite_third_component", include_str!("migrations/0006_composite_third_component.sql")),
     ("0007_code_value_date", include_str!("migrations/0007_code_value_date.sql")),
     ("0008_union_parameters", include_str!("migrations/0008_union_parameters.sql")),
+    ("0009_content_without_dates", include_str!("migrations/0009_content_without_dates.sql")),
 ];
 
 /// How many migrations this build knows: the schema version of an up-to-date database.

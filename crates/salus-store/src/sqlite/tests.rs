@@ -143,20 +143,17 @@ fn an_upgrade_from_text_keyed_index_rows_asks_for_a_reindex_when_resources_exist
 }
 
 /// Whether a database at schema `from` holding one resource of `ty` asks for a reindex once
-/// upgraded to the current schema.
+/// the next migration has run.
 fn flagged_after_upgrade(from: usize, ty: &str) -> bool {
     let dir = tempfile::tempdir().expect("temp dir");
-    {
-        let mut conn = Connection::open(dir.path().join("salus.db")).expect("open");
-        migrations::apply_to(&mut conn, from).expect("the older schema");
-        conn.execute(
-            "INSERT INTO resources (type, id, version, last_updated, body) VALUES (?1, 'a', 1, 0, '{}')",
-            [ty],
-        )
+    let mut conn = Connection::open(dir.path().join("salus.db")).expect("open");
+    migrations::apply_to(&mut conn, from).expect("the older schema");
+    conn.execute("INSERT INTO resources (type, id, version, last_updated, body) VALUES (?1, 'a', 1, 0, '{}')", [ty])
         .expect("a resource");
-    }
-    let store = Store::new(SqliteStore::open(dir.path()).expect("upgrade"));
-    tokio::runtime::Runtime::new().expect("runtime").block_on(store.read(|tx| tx.flag(crate::REINDEX_FLAG))).expect("flag")
+    migrations::apply_to(&mut conn, from + 1).expect("the upgrade");
+    conn.query_row("SELECT count(*) FROM store_flags WHERE name = ?1", [crate::REINDEX_FLAG], |r| r.get::<_, i64>(0))
+        .expect("flag")
+        > 0
 }
 
 #[test]
@@ -175,6 +172,11 @@ fn the_code_value_date_upgrade_reindexes_only_when_observations_exist() {
 fn the_union_parameter_upgrade_reindexes_only_when_observations_exist() {
     assert!(flagged_after_upgrade(7, "Observation"), "stored Observations carry combo rows");
     assert!(!flagged_after_upgrade(7, "Patient"));
+}
+
+#[test]
+fn the_content_without_dates_upgrade_reindexes_any_database_with_resources() {
+    assert!(flagged_after_upgrade(8, "Patient"), "stored full-text rows hold dates");
 }
 
 #[test]
