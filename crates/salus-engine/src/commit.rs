@@ -95,10 +95,6 @@ struct Checked {
     body: BodyParts,
     hash: [u8; 32],
     terms: IndexTerms,
-    /// The resource these were made from, kept to be freed with the leftovers (see
-    /// [`Leftovers`]): freeing a parsed resource is thousands of small frees, and on the
-    /// preparing thread, a bulk load's busiest, it was a twentieth of its work.
-    source: Value,
 }
 
 impl Prepared {
@@ -447,7 +443,7 @@ impl Engine {
         strip_server_meta(&mut resource);
         let (body, hash) = BodyParts::hashed(&resource).map_err(|e| EngineError::bad_request(e.to_string(), None))?;
         let terms = self.index_terms(&resource);
-        Ok(Checked { body, hash, terms, source: resource })
+        Ok(Checked { body, hash, terms })
     }
 
     fn apply(&self, tx: &mut dyn WriteTx, entry: Prepared, leftovers: &mut Leftovers) -> Result<Committed, EngineError> {
@@ -582,11 +578,11 @@ fn write_version(
     current: Option<&StoredVersion>,
     leftovers: &mut Leftovers,
 ) -> Result<Committed, EngineError> {
-    let Checked { body, hash, terms, source } = checked;
+    let Checked { body, hash, terms } = checked;
     if let Some(current) = current.filter(|c| !c.deleted)
         && current.sha256 == Some(hash)
     {
-        leftovers.0.push((body, terms, source));
+        leftovers.0.push((body, terms));
         return Ok(committed(Effect::Unchanged, current));
     }
     let version = current.map_or(1, |c| c.version + 1);
@@ -603,17 +599,16 @@ fn write_version(
         terms,
     };
     tx.put(&new)?;
-    leftovers.0.push((body, std::mem::take(&mut new.terms), source));
+    leftovers.0.push((body, std::mem::take(&mut new.terms)));
     let effect = if current.is_some_and(|c| !c.deleted) { Effect::Updated } else { Effect::Created };
     Ok(from_new(effect, new))
 }
 
 /// What applied writes leave to free, kept until the write transaction has ended: a batch's
 /// index terms are tens of thousands of small strings, and freeing them inside the
-/// transaction was a fortieth of the single writer's time. They are freed by the task that
-/// awaited the write, off both the writer and the preparing thread.
+/// transaction was a fortieth of the single writer's time.
 #[derive(Default)]
-struct Leftovers(Vec<(BodyParts, IndexTerms, Value)>);
+struct Leftovers(Vec<(BodyParts, IndexTerms)>);
 
 /// The current resources a conditional interaction's criteria match (two at most: enough to
 /// tell none, one and several apart).
