@@ -20,6 +20,7 @@ mod read;
 mod safety;
 mod care_gaps;
 mod search;
+mod searchset;
 mod summary;
 pub mod validation;
 
@@ -37,6 +38,7 @@ pub use read::HistoryPage;
 pub use safety::{MedicationContext, OVERRIDE_EXTENSION, check_order, finding_issue, refusal_outcome};
 pub use care_gaps::{CareGapRow, Worklist, today};
 pub use salus_clinical;
+pub use searchset::{assemble, query_string, searchset};
 pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchParameterInfo, SearchRequest, SearchResult};
 pub use salus_search::query::Summary;
 pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};
