@@ -17,6 +17,7 @@ mod everything;
 mod export;
 mod import;
 mod read;
+mod references;
 mod safety;
 mod care_gaps;
 mod search;
@@ -27,7 +28,7 @@ pub mod validation;
 pub use bundle::DEFAULT_MAX_BUNDLE_ENTRIES;
 pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry, PreparedGroups};
-pub use error::EngineError;
+pub use error::{EngineError, bundle_element};
 pub use everything::EVERYTHING_PAGE;
 pub use export::{
     EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus, KickOffParameters,

@@ -109,6 +109,6 @@ pub async fn bundle(
     negotiate::check_content_type(&headers, false)?;
     let bytes = body::read_limited(body, state.max_body_bytes).await?;
     let bundle = body::parse_json(&bytes)?;
-    let response = state.engine.process_bundle(&Caller::system(), bundle).await?;
+    let response = state.engine.process_bundle(&Caller::system(), bundle, &state.base_url(&headers)).await?;
     Ok(respond::json(StatusCode::OK, &response))
 }
