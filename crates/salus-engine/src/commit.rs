@@ -4,6 +4,7 @@
 //! assigned, `meta` stamped and the versions stored. Any error rolls the whole commit back.
 
 use crate::body::{BodyParts, strip_server_meta};
+use crate::references::Links;
 use crate::safety::SafetyReport;
 use crate::{Caller, Engine, EngineError, clock, compartment};
 use std::collections::HashMap;
@@ -72,7 +73,7 @@ pub struct Committed {
 }
 
 /// An entry after the checks that need no database: validated, hashed, with its type.
-enum Prepared {
+pub(crate) enum Prepared {
     Write {
         resource_type: String,
         id: Option<String>,
@@ -86,12 +87,15 @@ enum Prepared {
     ConditionalDelete { resource_type: String, criteria: Query },
     Delete { resource_type: String, id: String, if_match: Option<String> },
     Patch { resource_type: String, id: String, patch: json_patch::Patch, if_match: Option<String> },
+    /// An entry whose references are resolved inside the transaction, and only then prepared
+    /// (see references.rs).
+    Deferred(Entry),
 }
 
 /// A valid resource as its write needs it: serialized without what the server sets, the hash
 /// of its content (without server meta, so an update that changes nothing can be recognised),
 /// its index terms. The JSON value itself is gone by the time the write transaction runs.
-struct Checked {
+pub(crate) struct Checked {
     body: BodyParts,
     hash: [u8; 32],
     terms: IndexTerms,
@@ -105,11 +109,14 @@ impl Prepared {
     }
 }
 
+/// A group's entries ready for the write transaction, with what its plan says of their references.
+type PreparedGroup = (Vec<Prepared>, Links);
+
 /// Groups of entries prepared for one write transaction (see [`Engine::prepare_each`]).
 pub struct PreparedGroups {
     /// Each group's result, where it is already known (refused before the write).
     results: Vec<Option<Result<Vec<Committed>, EngineError>>>,
-    writes: Vec<(usize, Vec<Prepared>)>,
+    writes: Vec<(usize, Vec<Prepared>, Links)>,
     safety: HashMap<usize, SafetyReport>,
 }
 
@@ -151,6 +158,18 @@ impl Engine {
     /// (medication safety, validation, serialization, indexing). A bulk load prepares the next
     /// batch while the previous one is written.
     pub async fn prepare_each(&self, caller: &Caller, groups: Vec<Vec<Entry>>) -> PreparedGroups {
+        self.prepare_linked(caller, groups.into_iter().map(|g| (g, Links::default())).collect()).await
+    }
+
+    /// Commits the writes of a Bundle (see [`Engine::commit`]), with what its plan says about
+    /// the references to resolve inside the transaction.
+    pub(crate) async fn commit_linked(&self, caller: &Caller, entries: Vec<Entry>, links: Links) -> Result<Vec<Committed>, EngineError> {
+        let prepared = self.prepare_linked(caller, vec![(entries, links)]).await;
+        self.write_each(caller, prepared).await.pop().unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    /// [`Engine::prepare_each`] of groups that come with their [`Links`].
+    pub(crate) async fn prepare_linked(&self, caller: &Caller, groups: Vec<(Vec<Entry>, Links)>) -> PreparedGroups {
         let count = groups.len();
         let mut results: Vec<Option<Result<Vec<Committed>, EngineError>>> = (0..count).map(|_| None).collect();
         if self.authorize_write(caller).is_err() {
@@ -162,19 +181,19 @@ impl Engine {
         }
         // Medication safety reads the patient's chart before the write transaction (see safety.rs).
         let mut checked = Vec::with_capacity(count);
-        for (g, entries) in groups.into_iter().enumerate() {
+        for (g, (entries, links)) in groups.into_iter().enumerate() {
             let several = entries.len() > 1;
             match self.medication_safety(caller, entries, several).await {
-                Ok((entries, safety)) => checked.push((g, entries, safety)),
+                Ok((entries, safety)) => checked.push((g, entries, links, safety)),
                 Err(e) => results[g] = Some(Err(e)),
             }
         }
-        let entries: usize = checked.iter().map(|(_, e, _)| e.len()).sum();
+        let entries: usize = checked.iter().map(|(_, e, _, _)| e.len()).sum();
         let mut safety = HashMap::new();
         let mut groups = Vec::with_capacity(checked.len());
-        for (g, entries, report) in checked {
+        for (g, entries, links, report) in checked {
             safety.insert(g, report);
-            groups.push((g, entries));
+            groups.push((g, entries, links));
         }
         let prepare = {
             let engine = self.clone();
@@ -200,7 +219,7 @@ impl Engine {
         let mut writes = Vec::new();
         for (g, group) in prepared {
             match group {
-                Ok(group) => writes.push((g, group)),
+                Ok((group, links)) => writes.push((g, group, links)),
                 Err(e) => results[g] = Some(Err(e)),
             }
         }
@@ -210,7 +229,7 @@ impl Engine {
     /// The second half of [`Engine::commit_each`]: one write transaction for every prepared group.
     pub async fn write_each(&self, caller: &Caller, prepared: PreparedGroups) -> Vec<Result<Vec<Committed>, EngineError>> {
         let PreparedGroups { mut results, writes, mut safety } = prepared;
-        let pending: Vec<usize> = writes.iter().map(|(g, _)| *g).collect();
+        let pending: Vec<usize> = writes.iter().map(|(g, _, _)| *g).collect();
         let several_groups = writes.len() > 1;
         let engine = self.clone();
         let written = if writes.is_empty() {
@@ -220,19 +239,12 @@ impl Engine {
             self.store.write(move |tx| {
                 let mut done = Vec::with_capacity(writes.len());
                 let mut leftovers = Leftovers::default();
-                for (g, group) in writes {
+                for (g, group, links) in writes {
                     let isolated = several_groups && group.iter().any(Prepared::may_fail_in_transaction);
                     if isolated {
                         tx.savepoint()?;
                     }
-                    let several = group.len() > 1;
-                    let result: Result<Vec<Committed>, EngineError> = group
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, p)| {
-                            engine.apply(tx, p, &mut leftovers).map_err(|e| if several { EngineError::in_entry(i, e) } else { e })
-                        })
-                        .collect();
+                    let result = engine.apply_group(tx, group, &links, &mut leftovers);
                     match result {
                         Ok(committed) => {
                             if isolated {
@@ -298,27 +310,34 @@ impl Engine {
     /// Prepares the entries of each group. A large commit (an import chunk) is split across the
     /// cores: validation and indexing are pure CPU work per entry, and they bound the import
     /// rate. A group's result is its first failing entry (by position), or all its entries.
-    fn prepare_groups(&self, groups: Vec<(usize, Vec<Entry>)>) -> Vec<(usize, Result<Vec<Prepared>, EngineError>)> {
+    fn prepare_groups(
+        &self,
+        groups: Vec<(usize, Vec<Entry>, Links)>,
+    ) -> Vec<(usize, Result<PreparedGroup, EngineError>)> {
         const PARALLEL_FROM: usize = 64;
-        let total: usize = groups.iter().map(|(_, e)| e.len()).sum();
+        let total: usize = groups.iter().map(|(_, e, _)| e.len()).sum();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let several: Vec<bool> = groups.iter().map(|(_, e)| e.len() > 1).collect();
-        let sizes: Vec<(usize, usize)> = groups.iter().map(|(g, e)| (*g, e.len())).collect();
-        // Every entry, tagged with its group and position in it.
-        let flat: Vec<(usize, usize, Entry)> = groups
-            .into_iter()
-            .enumerate()
-            .flat_map(|(k, (_, entries))| entries.into_iter().enumerate().map(move |(i, e)| (k, i, e)))
-            .collect();
-        let run = |part: Vec<(usize, usize, Entry)>| -> Vec<(usize, usize, Result<Prepared, EngineError>)> {
-            part.into_iter().map(|(k, i, e)| (k, i, self.prepare(e))).collect()
+        let several: Vec<bool> = groups.iter().map(|(_, e, _)| e.len() > 1).collect();
+        let sizes: Vec<(usize, usize)> = groups.iter().map(|(g, e, _)| (*g, e.len())).collect();
+        let mut links: Vec<Links> = Vec::with_capacity(groups.len());
+        // Every entry, tagged with its group and position in it, and whether its preparation
+        // waits for the transaction (its references are resolved there).
+        let mut flat: Vec<(usize, usize, Entry, bool)> = Vec::with_capacity(total);
+        for (k, (_, entries, group_links)) in groups.into_iter().enumerate() {
+            flat.extend(entries.into_iter().enumerate().map(|(i, e)| (k, i, e, group_links.deferred.contains(&i))));
+            links.push(group_links);
+        }
+        let run = |part: Vec<(usize, usize, Entry, bool)>| -> Vec<(usize, usize, Result<Prepared, EngineError>)> {
+            part.into_iter()
+                .map(|(k, i, e, deferred)| (k, i, if deferred { Ok(Prepared::Deferred(e)) } else { self.prepare(e) }))
+                .collect()
         };
         let mut panicked = false;
         let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM || threads < 2 {
             run(flat)
         } else {
             let chunk = total.div_ceil(threads);
-            let mut chunks: Vec<Vec<(usize, usize, Entry)>> = Vec::new();
+            let mut chunks: Vec<Vec<(usize, usize, Entry, bool)>> = Vec::new();
             let mut rest = flat.into_iter();
             loop {
                 let part: Vec<_> = rest.by_ref().take(chunk).collect();
@@ -355,10 +374,37 @@ impl Engine {
                 (Err(_), _) => {} // the group's first error (by position) stays
             }
         }
-        out
+        out.into_iter().zip(links).map(|((g, prepared), links)| (g, prepared.map(|p| (p, links)))).collect()
     }
 
-    fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
+    /// Applies a group's entries in order. An entry whose id is decided here publishes what it
+    /// became under its fullUrl, for the deferred entries after it (see references.rs).
+    fn apply_group(
+        &self,
+        tx: &mut dyn WriteTx,
+        group: Vec<Prepared>,
+        links: &Links,
+        leftovers: &mut Leftovers,
+    ) -> Result<Vec<Committed>, EngineError> {
+        let several = group.len() > 1;
+        let mut decided: HashMap<String, String> = HashMap::new();
+        let mut done = Vec::with_capacity(group.len());
+        for (i, prepared) in group.into_iter().enumerate() {
+            let in_entry = |e| if several { EngineError::in_entry(i, e) } else { e };
+            let prepared = match prepared {
+                Prepared::Deferred(entry) => self.resolve_and_prepare(tx, entry, &decided).map_err(in_entry)?,
+                prepared => prepared,
+            };
+            let committed = self.apply(tx, prepared, leftovers).map_err(in_entry)?;
+            if let Some(full_url) = links.published.get(&i) {
+                decided.insert(full_url.clone(), format!("{}/{}", committed.resource_type, committed.id));
+            }
+            done.push(committed);
+        }
+        Ok(done)
+    }
+
+    pub(crate) fn prepare(&self, entry: Entry) -> Result<Prepared, EngineError> {
         match entry {
             Entry::Create { resource, id, if_none_exist } => {
                 let resource_type = self.known_type(&resource)?;
@@ -526,6 +572,12 @@ impl Engine {
                 tx.put(&version)?;
                 Ok(from_new(Effect::Deleted, version))
             }
+            // `apply_group` resolves these before applying them, knowing the group's decided
+            // fullUrls; here none are known, so only conditional references can resolve.
+            Prepared::Deferred(entry) => {
+                let prepared = self.resolve_and_prepare(tx, entry, &HashMap::new())?;
+                self.apply(tx, prepared, leftovers)
+            }
             Prepared::Patch { resource_type, id, patch, if_match } => {
                 let current = tx.current(&resource_type, &id)?;
                 check_if_match(&resource_type, &id, if_match.as_deref(), current.as_ref())?;
@@ -612,7 +664,7 @@ struct Leftovers(Vec<(BodyParts, IndexTerms)>);
 
 /// The current resources a conditional interaction's criteria match (two at most: enough to
 /// tell none, one and several apart).
-fn matching(tx: &mut dyn WriteTx, criteria: Query) -> Result<Vec<StoredVersion>, EngineError> {
+pub(crate) fn matching(tx: &mut dyn WriteTx, criteria: Query) -> Result<Vec<StoredVersion>, EngineError> {
     let hits = tx.search(&SearchRequest { query: criteria, after: None, limit: 2 })?;
     Ok(hits.into_iter().map(|h| h.version).collect())
 }

@@ -37,6 +37,19 @@ pub enum EngineError {
         crate::safety::OVERRIDE_EXTENSION
     )]
     MedicationSafety { findings: Vec<salus_clinical::Finding>, also: Vec<salus_clinical::Finding> },
+    /// A conditional reference (`Patient?identifier=...`) at `element` of a Bundle entry's
+    /// resource did not match exactly one resource (`several` says which way): nothing was
+    /// stored.
+    #[error(
+        "the conditional reference `{reference}` matches {}: {}",
+        if *several { format!("several {resource_type} resources") } else { format!("no {resource_type}") },
+        if *several {
+            "make the criteria select exactly one resource (a unique identifier, for example)"
+        } else {
+            "create that resource first (or earlier in this Bundle), or correct the criteria"
+        }
+    )]
+    UnresolvedReference { element: String, reference: String, resource_type: String, several: bool },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The entry at `index` (counted from 0 in the order given) of a multi-entry commit failed;
@@ -62,7 +75,30 @@ impl EngineError {
         }
     }
 
+    /// The element at fault (a FHIRPath in the resource, or from the Bundle), if known.
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            EngineError::BadRequest { expression, .. } => expression.as_deref(),
+            EngineError::UnresolvedReference { element, .. } => Some(element),
+            EngineError::InEntry { error, .. } => error.expression(),
+            _ => None,
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>, expression: Option<&str>) -> Self {
         EngineError::BadRequest { message: message.into(), expression: expression.map(str::to_string) }
+    }
+}
+
+/// The path of an element of Bundle entry `index`: `expression` is either a path in the
+/// entry's resource (`subject.reference`) or already a path from the Bundle
+/// (`Bundle.entry.request.url`), which gets the entry's position.
+pub fn bundle_element(index: usize, expression: Option<&str>) -> String {
+    match expression {
+        None => format!("Bundle.entry[{index}]"),
+        Some(e) => match e.strip_prefix("Bundle.entry.") {
+            Some(rest) => format!("Bundle.entry[{index}].{rest}"),
+            None => format!("Bundle.entry[{index}].resource.{e}"),
+        },
     }
 }

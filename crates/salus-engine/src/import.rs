@@ -71,14 +71,14 @@ impl Engine {
         for (b, bundle) in bundles.into_iter().enumerate() {
             match bundle_writes(bundle) {
                 Ok(plan) => {
-                    groups.push(plan.writes);
+                    groups.push((plan.writes, plan.links));
                     planned.push((b, plan.order));
                     refused.push(None);
                 }
                 Err(e) => refused.push(Some(e)),
             }
         }
-        let prepared = self.prepare_each(caller, groups).await;
+        let prepared = self.prepare_linked(caller, groups).await;
         PreparedImport { refused, planned, prepared }
     }
 
@@ -135,7 +135,7 @@ fn bundle_writes(bundle: Value) -> Result<crate::bundle::TransactionPlan, Engine
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err(EngineError::bad_request("Bundle.entry must be an array", Some("Bundle.entry"))),
     };
-    crate::bundle::plan_transaction(entries)
+    crate::bundle::plan_transaction(entries, None)
 }
 
 /// Rewrites `POST` entries with a `urn:uuid:` fullUrl into `PUT Type/uuid`.

@@ -17,16 +17,18 @@ mod everything;
 mod export;
 mod import;
 mod read;
+mod references;
 mod safety;
 mod care_gaps;
 mod search;
+mod searchset;
 mod summary;
 pub mod validation;
 
 pub use bundle::DEFAULT_MAX_BUNDLE_ENTRIES;
 pub use caller::{Caller, Principal};
 pub use commit::{Committed, Effect, Entry, PreparedGroups};
-pub use error::EngineError;
+pub use error::{EngineError, bundle_element};
 pub use everything::EVERYTHING_PAGE;
 pub use export::{
     EXPORT_PAGE, ExportJobs, ExportLevel, ExportOutput, ExportProgress, ExportRequest, ExportStatus, KickOffParameters,
@@ -37,6 +39,7 @@ pub use read::HistoryPage;
 pub use safety::{MedicationContext, OVERRIDE_EXTENSION, check_order, finding_issue, refusal_outcome};
 pub use care_gaps::{CareGapRow, Worklist, today};
 pub use salus_clinical;
+pub use searchset::{assemble, query_string, searchset};
 pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchParameterInfo, SearchRequest, SearchResult};
 pub use salus_search::query::Summary;
 pub use salus_store::{HistoryQuery, HistoryScope, StoredVersion};

@@ -211,6 +211,24 @@ fn order_reference(entry: &Entry, order: &Value) -> Option<String> {
 }
 
 impl Engine {
+    /// The id of the patient an order is for. A conditional subject (`Patient?identifier=...`,
+    /// in a Bundle) is looked up here, before the write transaction like the rest of the
+    /// chart, so that the order is checked against the patient it names; the transaction
+    /// resolves it again for the write (see references.rs). Unresolvable, it fails there.
+    async fn order_patient(&self, caller: &Caller, order: &Value) -> Option<String> {
+        if let Some(id) = patient_id(order) {
+            return Some(id);
+        }
+        let reference = order.get("subject")?.get("reference")?.as_str()?;
+        let ("Patient", query) = crate::references::conditional_reference(reference)? else { return None };
+        let params = crate::search::query_pairs(query);
+        let request = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
+        match self.search(caller, request).await.ok()?.matches.as_slice() {
+            [one] => Some(one.id.clone()),
+            _ => None,
+        }
+    }
+
     /// The safety step of a commit: checks each order, strips override extensions, adds the
     /// DetectedIssue entries of overrides, or refuses. `several` says whether errors name the
     /// entry (as the rest of the commit does).
@@ -235,12 +253,18 @@ impl Engine {
                 *entry = Entry::Update { resource_type: resource_type.clone(), id: id.clone(), resource, if_match: Some(current.version.to_string()) };
             }
         }
-        let mut plan: Vec<(usize, Option<OverrideReason>)> = Vec::new();
+        let mut checked_orders: Vec<(usize, Option<OverrideReason>)> = Vec::new();
         for (i, entry) in entries.iter_mut().enumerate() {
             let Some(order) = written_order(entry) else { continue };
             let reason = take_override(order).map_err(|e| wrap(i, e))?;
-            if is_checked(order) && patient_id(order).is_some() {
-                plan.push((i, reason));
+            if is_checked(order) {
+                checked_orders.push((i, reason));
+            }
+        }
+        let mut plan: Vec<(usize, Option<OverrideReason>, String)> = Vec::new();
+        for (i, reason) in checked_orders {
+            if let Some(patient) = self.order_patient(caller, order_of(&entries[i])).await {
+                plan.push((i, reason, patient));
             }
         }
         if plan.is_empty() {
@@ -290,9 +314,8 @@ impl Engine {
         let mut stored: HashMap<String, MedicationContext> = HashMap::new();
         let mut added: Vec<Entry> = Vec::new();
         let now = clock::format_instant(clock::now_ms());
-        for (i, reason) in plan {
+        for (i, reason, patient) in plan {
             let order = order_of(&entries[i]).clone();
-            let Some(patient) = patient_id(&order) else { continue };
             if !stored.contains_key(&patient) {
                 let mut ctx = self.stored_context(caller, &patient, &replaced).await.map_err(|e| wrap(i, e))?;
                 self.resolve_medications(caller, &mut ctx.medications, &written_values).await;

@@ -243,10 +243,16 @@ impl Engine {
             .await
     }
 
-    /// Searches on behalf of `caller`. An unknown parameter is a `BadRequest` naming it
-    /// (unless `lenient`, when it is reported in `issues`); a bad cursor is a `BadRequest`.
-    pub async fn search(&self, caller: &Caller, request: SearchRequest) -> Result<SearchResult, EngineError> {
+    /// Whether `request` would run: the checks of [`Engine::search`] that come before reading
+    /// any match (access, cursor, parameters). A transaction Bundle runs them before its writes,
+    /// so that a bad search fails it while there is nothing to undo.
+    pub(crate) async fn check_search(&self, caller: &Caller, request: SearchRequest) -> Result<(), EngineError> {
         self.authorize_read(caller)?;
+        self.parse_search(request).await.map(|_| ())
+    }
+
+    /// The request a search runs (the cursor's, when it has one) and its parsed query.
+    async fn parse_search(&self, request: SearchRequest) -> Result<Parsed, EngineError> {
         let cursor = request.params.iter().find(|(k, _)| k == "_cursor").map(|(_, v)| v.clone());
         let (request, after, count_from_cursor) = match cursor {
             Some(token) => {
@@ -264,6 +270,14 @@ impl Engine {
             request.lenient,
             Some(&code_systems),
         )?;
+        Ok(Parsed { request, after, count_from_cursor, query })
+    }
+
+    /// Searches on behalf of `caller`. An unknown parameter is a `BadRequest` naming it
+    /// (unless `lenient`, when it is reported in `issues`); a bad cursor is a `BadRequest`.
+    pub async fn search(&self, caller: &Caller, request: SearchRequest) -> Result<SearchResult, EngineError> {
+        self.authorize_read(caller)?;
+        let Parsed { request, after, count_from_cursor, query } = self.parse_search(request).await?;
         let count = count_from_cursor.or(query.count).unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
         let summary_count = query.summary == Some(Summary::Count) || count == 0;
         let store_request = salus_store::SearchRequest { query: query.clone(), after, limit: count + 1 };
@@ -306,6 +320,14 @@ impl Engine {
             elements: query.elements,
         })
     }
+}
+
+/// A search request ready to run: where its page starts and its size, when a cursor says so.
+struct Parsed {
+    request: SearchRequest,
+    after: Option<SearchPosition>,
+    count_from_cursor: Option<usize>,
+    query: Query,
 }
 
 /// `_include` and `_revinclude` over a page, then `:iterate` rounds over what they added.

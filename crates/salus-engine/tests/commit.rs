@@ -216,3 +216,44 @@ async fn importing_the_same_bundles_together_again_changes_nothing() {
     let again = engine.import_bundles(&Caller::system(), bundles()).await;
     assert!(again.iter().all(|r| r.as_ref().is_ok_and(|c| c.unchanged == 1 && c.created == 0)), "{again:?}");
 }
+
+const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
+
+fn encounter_seen_by(id: &str, npi: &str) -> Value {
+    put(json!({"resourceType": "Encounter", "id": id, "status": "finished", "class": {"code": "AMB"},
+               "participant": [{"individual": {"reference": format!("Practitioner?identifier={NPI}|{npi}")}}]}))
+}
+
+#[tokio::test]
+async fn imported_bundles_resolve_conditional_references_to_resources_written_before_them() {
+    let (_d, engine) = engine();
+    // As Synthea's practitioner file and its patients' files are imported together.
+    let bundles = vec![
+        transaction(vec![put(json!({"resourceType": "Practitioner", "id": "dr", "identifier": [{"system": NPI, "value": "1"}]}))]),
+        transaction(vec![encounter_seen_by("e1", "1")]),
+    ];
+    let results = engine.import_bundles(&Caller::system(), bundles).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let encounter = engine.read(&Caller::system(), "Encounter", "e1").await.expect("read");
+    assert_eq!(body(&encounter)["participant"][0]["individual"]["reference"], "Practitioner/dr");
+}
+
+#[tokio::test]
+async fn an_imported_bundle_whose_conditional_reference_matches_nothing_leaves_nothing_and_stops_no_other() {
+    let (_d, engine) = engine();
+    let bundles = vec![
+        transaction(vec![put(json!({"resourceType": "Patient", "id": "a"}))]),
+        transaction(vec![put(json!({"resourceType": "Patient", "id": "b"})), encounter_seen_by("e2", "nobody")]),
+        transaction(vec![put(json!({"resourceType": "Patient", "id": "c"}))]),
+    ];
+    let results = engine.import_bundles(&Caller::system(), bundles).await;
+    match &results[1] {
+        Err(EngineError::InEntry { index: 1, error }) => {
+            assert!(matches!(&**error, EngineError::UnresolvedReference { several: false, element, .. } if element == "participant[0].individual.reference"), "{error:?}");
+        }
+        other => panic!("expected the conditional reference to fail: {other:?}"),
+    }
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(exists(&engine, "a").await && exists(&engine, "c").await);
+    assert!(!exists(&engine, "b").await, "a failed bundle leaves nothing behind");
+}

@@ -163,3 +163,18 @@ async fn allergy_to_the_ordered_class_is_refused() {
     let EngineError::MedicationSafety { findings, .. } = &err else { panic!("{err}") };
     assert!(findings.iter().any(|f| f.kind == salus_engine::salus_clinical::FindingKind::Allergy));
 }
+
+#[tokio::test]
+async fn an_order_whose_subject_is_a_conditional_reference_is_checked_against_the_patient_it_names() {
+    let (_d, engine) = engine();
+    let p = patient_on_simvastatin(&engine).await;
+    let identified = json!({"resourceType": "Patient", "id": p, "identifier": [{"system": "http://hospital.example/mrn", "value": "42"}]});
+    engine.commit(&Caller::system(), vec![Entry::update_as_is(identified)]).await.expect("identifier");
+    let mut conditional = order(&p, CLARITHROMYCIN_500, "active");
+    conditional["subject"]["reference"] = json!("Patient?identifier=http://hospital.example/mrn|42");
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:o", "resource": conditional, "request": {"method": "POST", "url": "MedicationRequest"}}]});
+    let err = engine.process_bundle(&Caller::system(), bundle, "http://localhost/fhir").await.expect_err("refused");
+    assert!(matches!(err.root(), EngineError::MedicationSafety { .. }), "{err}");
+    assert_eq!(count(&engine, "MedicationRequest").await, 1);
+}

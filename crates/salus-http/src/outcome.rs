@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use salus_engine::EngineError;
+use salus_engine::{EngineError, bundle_element};
 use serde_json::{Value, json};
 
 /// A failed request: a status and the OperationOutcome that explains it.
@@ -53,6 +53,12 @@ impl From<EngineError> for ApiError {
             EngineError::MedicationSafety { .. } => {
                 ApiError { status: StatusCode::CONFLICT, outcome: salus_engine::refusal_outcome(&e) }
             }
+            EngineError::UnresolvedReference { several: true, ref element, .. } => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "multiple-matches", message, Some(element))
+            }
+            EngineError::UnresolvedReference { ref element, .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message, Some(element))
+            }
             EngineError::NotSupported(_) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, "not-supported", message, None)
             }
@@ -62,9 +68,9 @@ impl From<EngineError> for ApiError {
                 for issue in inner.outcome["issue"].as_array_mut().into_iter().flatten() {
                     let text = issue["diagnostics"].as_str().unwrap_or_default().to_string();
                     issue["diagnostics"] = json!(format!("Bundle.entry[{index}]: {text}"));
-                    let mut paths = vec![json!(format!("Bundle.entry[{index}]"))];
+                    let mut paths = vec![json!(bundle_element(index, None))];
                     if let Some(own) = issue["expression"].as_array() {
-                        paths = own.iter().map(|p| json!(format!("Bundle.entry[{index}].resource.{}", p.as_str().unwrap_or_default()))).collect();
+                        paths = own.iter().map(|p| json!(bundle_element(index, p.as_str()))).collect();
                     }
                     issue["expression"] = json!(paths);
                 }

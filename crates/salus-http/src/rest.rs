@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use salus_engine::{Caller, Committed, Effect, Entry, HistoryQuery, HistoryScope, clock};
 use serde_json::Value;
+pub use salus_engine::query_string;
 
 /// Query parameters as sent, in order.
 pub type Params = Query<Vec<(String, String)>>;
@@ -294,24 +295,6 @@ async fn history(
     let next_url = page.next_before_seq.map(|s| url_with(Some(("_cursor".to_string(), s.to_string()))));
     let body = bundle::history(&base, &self_url, next_url.as_deref(), page.total, &page.versions);
     Ok(respond::raw(StatusCode::OK, body))
-}
-
-/// `k=v&k=v` with each part percent-encoded.
-pub fn query_string(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
-}
-
-/// Percent-encodes a query component (RFC 3986 unreserved characters pass).
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 pub async fn validate_type(

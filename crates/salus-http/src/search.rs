@@ -4,13 +4,13 @@
 
 use crate::outcome::ApiError;
 use crate::rest::Params;
-use crate::{AppState, body, bundle, negotiate, respond};
+use crate::{AppState, body, negotiate, respond};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use salus_engine::{Caller, SearchRequest, SearchResult};
-use serde_json::json;
+use salus_engine::{Caller, SearchRequest};
+pub(crate) use salus_engine::searchset;
 
 /// Parameters that shape the response rather than select resources.
 const FORMAT_PARAMS: &[&str] = &["_format", "_pretty"];
@@ -97,39 +97,6 @@ async fn run(
     Ok(respond::raw(StatusCode::OK, searchset(&base, &endpoint, &search_params, &result)))
 }
 
-pub(crate) fn searchset(base: &str, endpoint: &str, params: &[(String, String)], result: &SearchResult) -> Vec<u8> {
-    let query = crate::rest::query_string(params);
-    let self_url = if query.is_empty() { endpoint.to_string() } else { format!("{endpoint}?{query}") };
-    let mut links = vec![json!({"relation": "self", "url": self_url})];
-    if let Some(next) = &result.next {
-        let token = crate::rest::query_string(&[("_cursor".to_string(), next.clone())]);
-        links.push(json!({"relation": "next", "url": format!("{endpoint}?{token}")}));
-    }
-    let mut head = json!({ "resourceType": "Bundle", "type": "searchset", "link": links });
-    if let Some(total) = result.total {
-        head["total"] = json!(total);
-    }
-    fn entry<'a>(base: &str, mode: &str, v: &'a salus_engine::StoredVersion) -> (serde_json::Value, Option<&'a [u8]>) {
-        let meta = json!({ "fullUrl": format!("{base}/{}/{}", v.resource_type, v.id), "search": { "mode": mode } });
-        (meta, v.body.as_deref())
-    }
-    let outcome = (!result.issues.is_empty()).then(|| {
-        let issues: Vec<_> = result
-            .issues
-            .iter()
-            .map(|m| json!({"severity": "warning", "code": "not-supported", "diagnostics": m}))
-            .collect();
-        json!({ "resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"} })
-    });
-    let entries = result
-        .matches
-        .iter()
-        .map(|v| entry(base, "match", v))
-        .chain(result.included.iter().map(|v| entry(base, "include", v)))
-        .chain(outcome.into_iter().map(|o| (o, None)));
-    bundle::assemble(&head, entries)
-}
-
 /// `POST /fhir` with a batch or transaction Bundle.
 pub async fn bundle(
     State(state): State<AppState>,
@@ -142,6 +109,6 @@ pub async fn bundle(
     negotiate::check_content_type(&headers, false)?;
     let bytes = body::read_limited(body, state.max_body_bytes).await?;
     let bundle = body::parse_json(&bytes)?;
-    let response = state.engine.process_bundle(&Caller::system(), bundle).await?;
+    let response = state.engine.process_bundle(&Caller::system(), bundle, &state.base_url(&headers)).await?;
     Ok(respond::json(StatusCode::OK, &response))
 }
