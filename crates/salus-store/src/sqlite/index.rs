@@ -2,6 +2,7 @@
 //! transaction as the version itself. Rows are keyed by the version's `seq` and the
 //! parameter's id (see migration 0005). Statements are prepared once per connection (cached).
 
+use super::pending::Binder;
 use super::{SqliteTx, db};
 use crate::StoreError;
 use rusqlite::params;
@@ -9,12 +10,14 @@ use salus_search::IndexTerms;
 use salus_search::terms::CompositeValue;
 use std::sync::OnceLock;
 
-const TABLES: [&IndexTable; 8] = [&STRING, &TOKEN, &DATE, &NUMBER, &QUANTITY, &REFERENCE, &URI, &COMPOSITE];
+pub(super) const TABLES: [&IndexTable; 8] = [&STRING, &TOKEN, &DATE, &NUMBER, &QUANTITY, &REFERENCE, &URI, &COMPOSITE];
 
 impl SqliteTx<'_> {
     /// Removes every index row of the version stored at `seq`; its full-text row goes at the
     /// end of the transaction ([`SqliteTx::remove_stale_text`]).
     pub(super) fn clear_index(&self, seq: i64) -> Result<(), StoreError> {
+        // The version's rows may still be waiting (written earlier in this transaction).
+        self.flush_index_rows()?;
         for t in TABLES {
             let mut stmt = self.held(t.delete_sql())?;
             stmt.execute(params![seq]).map_err(db)?;
@@ -131,54 +134,41 @@ impl SqliteTx<'_> {
         Ok(())
     }
 
-    /// Inserts rows into `table`, up to [`ROWS_PER_INSERT`] per statement; `bind` binds one
-    /// row's values in the table's column order.
-    ///
-    /// Why several rows per statement: each execution of an INSERT opens a cursor on the table
-    /// and on each of its indexes and seeks every b-tree from its root; within one statement the
-    /// cursors stay open, and a row appended after the previous one (the primary key leads with
-    /// the version's `seq`) is placed without a new descent. A version has a handful of rows per
-    /// table, so most versions need one statement per table instead of one per row.
-    ///
-    /// `OR FAIL`: a statement that writes several rows and may abort part-way gets a statement
-    /// journal, a copy of every page it touches (it made the writer six times slower). A row
-    /// that fails here is a bug, and its error discards the version's whole write anyway (the
-    /// transaction or the group's savepoint is rolled back), so the journal is never needed.
+    /// Adds rows to `table`'s waiting rows (see `pending.rs`); `bind` pushes one row's values
+    /// in the table's column order.
     fn insert_rows<T>(
         &self,
         table: &'static IndexTable,
         rows: impl Iterator<Item = T>,
-        mut bind: impl FnMut(&mut Binder<'_, '_>, T) -> Result<(), StoreError>,
+        mut bind: impl FnMut(&mut Binder<'_>, T) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut rows = rows.peekable();
-        let mut chunk = Vec::with_capacity(ROWS_PER_INSERT);
-        while rows.peek().is_some() {
-            chunk.clear();
-            chunk.extend(rows.by_ref().take(ROWS_PER_INSERT));
-            let mut stmt = self.held(table.sql(chunk.len()))?;
-            let rows = chunk.len();
-            let mut binder = Binder { stmt: &mut stmt, next: 1 };
-            for row in chunk.drain(..) {
-                bind(&mut binder, row)?;
-            }
-            // A row bound short or long would shift every later row's columns.
-            if binder.next != 1 + rows * (3 + table.columns.len()) {
-                return Err(StoreError::Database(format!("{}: a row bound the wrong number of values", table.name)));
-            }
-            stmt.raw_execute().map_err(db)?;
+        for row in rows {
+            self.add_index_row(table, row, &mut bind)?;
         }
         Ok(())
     }
 }
 
-/// The most rows one INSERT carries: a version rarely has more in one table, and each size is
-/// a statement of its own in the connection's cache.
-const ROWS_PER_INSERT: usize = 16;
+/// The most rows one INSERT carries; each size is a statement of its own in the connection's
+/// cache.
+pub(super) const ROWS_PER_INSERT: usize = 16;
 
 /// An index table and its columns after `(seq, pid, n)`, in binding order.
-struct IndexTable {
-    name: &'static str,
-    columns: &'static [&'static str],
+///
+/// Why several rows per INSERT: each execution of an INSERT opens a cursor on the table and on
+/// each of its indexes and seeks every b-tree from its root; within one statement the cursors
+/// stay open, and a row appended after the previous one (the primary key leads with the
+/// version's `seq`) is placed without a new descent.
+///
+/// `OR FAIL`: a statement that writes several rows and may abort part-way gets a statement
+/// journal, a copy of every page it touches (it made the writer six times slower). A row that
+/// fails here is a bug, and its error discards the whole write anyway (the transaction or the
+/// group's savepoint is rolled back), so the journal is never needed.
+pub(super) struct IndexTable {
+    pub(super) name: &'static str,
+    pub(super) columns: &'static [&'static str],
+    /// Its place in [`TABLES`].
+    pub(super) slot: usize,
     /// The INSERT for 1 to [`ROWS_PER_INSERT`] rows, made on first use.
     sql: OnceLock<Vec<String>>,
     /// The DELETE of a version's rows.
@@ -186,15 +176,15 @@ struct IndexTable {
 }
 
 impl IndexTable {
-    const fn new(name: &'static str, columns: &'static [&'static str]) -> Self {
-        IndexTable { name, columns, sql: OnceLock::new(), delete: OnceLock::new() }
+    const fn new(slot: usize, name: &'static str, columns: &'static [&'static str]) -> Self {
+        IndexTable { name, columns, slot, sql: OnceLock::new(), delete: OnceLock::new() }
     }
 
     fn delete_sql(&'static self) -> &'static str {
         self.delete.get_or_init(|| format!("DELETE FROM {} WHERE seq = ?1", self.name))
     }
 
-    fn sql(&'static self, rows: usize) -> &'static str {
+    pub(super) fn sql(&'static self, rows: usize) -> &'static str {
         let all = self.sql.get_or_init(|| {
             let width = 3 + self.columns.len();
             let one = format!("({})", vec!["?"; width].join(", "));
@@ -213,43 +203,30 @@ impl IndexTable {
     }
 }
 
-static STRING: IndexTable = IndexTable::new("idx_string", &["norm", "exact"]);
-static TOKEN: IndexTable = IndexTable::new("idx_token", &["system", "code", "text"]);
-static DATE: IndexTable = IndexTable::new("idx_date", &["low", "high"]);
-static NUMBER: IndexTable = IndexTable::new("idx_number", &["value"]);
+static STRING: IndexTable = IndexTable::new(0, "idx_string", &["norm", "exact"]);
+static TOKEN: IndexTable = IndexTable::new(1, "idx_token", &["system", "code", "text"]);
+static DATE: IndexTable = IndexTable::new(2, "idx_date", &["low", "high"]);
+static NUMBER: IndexTable = IndexTable::new(3, "idx_number", &["value"]);
 static QUANTITY: IndexTable =
-    IndexTable::new("idx_quantity", &["value", "system", "code", "canon_value", "canon_code"]);
-static REFERENCE: IndexTable = IndexTable::new("idx_reference", &["target_type", "target_id", "url", "version"]);
-static URI: IndexTable = IndexTable::new("idx_uri", &["value"]);
+    IndexTable::new(4, "idx_quantity", &["value", "system", "code", "canon_value", "canon_code"]);
+static REFERENCE: IndexTable = IndexTable::new(5, "idx_reference", &["target_type", "target_id", "url", "version"]);
+static URI: IndexTable = IndexTable::new(6, "idx_uri", &["value"]);
 static COMPOSITE: IndexTable = IndexTable::new(
+    7,
     "idx_composite",
     &["system1", "code1", "system2", "code2", "text2", "num2", "low2", "high2", "canon2", "canon_code2", "num3"],
 );
 
+#[test]
+fn every_table_knows_its_place() {
+    for (i, t) in TABLES.iter().enumerate() {
+        assert_eq!(t.slot, i, "{}", t.name);
+    }
+}
+
 /// A version's rows of one kind, numbered for the primary key.
 fn numbered<T>(items: &[T]) -> impl Iterator<Item = (i64, &T)> {
     (0i64..).zip(items)
-}
-
-/// Binds the values of consecutive rows of a multi-row INSERT, in order.
-struct Binder<'s, 'c> {
-    stmt: &'s mut rusqlite::Statement<'c>,
-    next: usize,
-}
-
-impl Binder<'_, '_> {
-    /// Starts a row with its key.
-    fn row(&mut self, seq: i64, pid: i64, n: i64) -> Result<(), StoreError> {
-        self.push(seq)?;
-        self.push(pid)?;
-        self.push(n)
-    }
-
-    fn push(&mut self, value: impl rusqlite::ToSql) -> Result<(), StoreError> {
-        self.stmt.raw_bind_parameter(self.next, value).map_err(db)?;
-        self.next += 1;
-        Ok(())
-    }
 }
 
 /// The parameter ids of one version's rows. Its terms come sorted by parameter (see

@@ -19,6 +19,7 @@ mod index;
 mod jobs;
 mod migrations;
 mod param_ids;
+mod pending;
 mod scan;
 mod search;
 
@@ -188,6 +189,7 @@ impl Backend for SqliteStore {
         let mut tx = SqliteTx::new(&conn, &self.params);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             work(&mut tx)?;
+            tx.flush_index_rows()?;
             tx.remove_stale_text()
         }))
             .unwrap_or_else(|_| Err(StoreError::Database("a write failed unexpectedly and was rolled back".into())));
@@ -274,6 +276,8 @@ struct SqliteTx<'c> {
     savepoints: Vec<(usize, usize)>,
     /// Statements taken from the connection's cache, held until the transaction ends.
     held: held::Held<'c>,
+    /// Index rows not inserted yet (see `pending.rs`).
+    pending: pending::PendingRows,
 }
 
 impl<'c> SqliteTx<'c> {
@@ -287,6 +291,7 @@ impl<'c> SqliteTx<'c> {
             stale_text: Default::default(),
             savepoints: Vec::new(),
             held: Default::default(),
+            pending: Default::default(),
         }
     }
 }
@@ -355,10 +360,12 @@ impl ReadTx for SqliteTx<'_> {
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
+        self.flush_index_rows()?;
         self.run_search(request)
     }
 
     fn search_count(&mut self, query: &Query) -> Result<u64, StoreError> {
+        self.flush_index_rows()?;
         self.run_count(query)
     }
 
@@ -368,6 +375,7 @@ impl ReadTx for SqliteTx<'_> {
         include: &Include,
         reverse: bool,
     ) -> Result<Vec<StoredVersion>, StoreError> {
+        self.flush_index_rows()?;
         self.run_included(from, include, reverse)
     }
 
@@ -384,9 +392,15 @@ impl ReadTx for SqliteTx<'_> {
         stmt.exists(params![name]).map_err(db)
     }
 
-    fn scan_bodies(&mut self, scan: &crate::BodyScan<'_>, each: &mut crate::BodySink<'_>) -> Result<bool, StoreError> { self.run_scan_bodies(scan, each) }
+    fn scan_bodies(&mut self, scan: &crate::BodyScan<'_>, each: &mut crate::BodySink<'_>) -> Result<bool, StoreError> {
+        self.flush_index_rows()?;
+        self.run_scan_bodies(scan, each)
+    }
 
-    fn patient_compartment_types(&mut self, patient: &str, references: &[(String, String)]) -> Result<Vec<String>, StoreError> { self.run_patient_compartment_types(patient, references) }
+    fn patient_compartment_types(&mut self, patient: &str, references: &[(String, String)]) -> Result<Vec<String>, StoreError> {
+        self.flush_index_rows()?;
+        self.run_patient_compartment_types(patient, references)
+    }
 }
 
 /// The WHERE clause of a history query and its arguments. The cursor applies to pages only,
@@ -486,6 +500,8 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn savepoint(&mut self) -> Result<(), StoreError> {
+        // Rows waiting now belong before the savepoint: a rollback to it must keep them.
+        self.flush_index_rows()?;
         self.conn.execute_batch("SAVEPOINT salus_part").map_err(db)?;
         self.savepoints.push((self.assigned.borrow().len(), self.stale_text.borrow().len()));
         Ok(())
@@ -496,8 +512,11 @@ impl WriteTx for SqliteTx<'_> {
             return Err(StoreError::Database("end_savepoint without a savepoint".into()));
         };
         if keep {
+            // A row that fails fails the part it belongs to.
+            self.flush_index_rows()?;
             self.conn.execute_batch("RELEASE salus_part").map_err(db)
         } else {
+            self.discard_index_rows();
             // Parameter ids assigned since the savepoint are undone with it: never publish them
             // (nor use them again; the next lookup asks the database).
             self.assigned.borrow_mut().truncate(assigned);

@@ -278,6 +278,81 @@ fn a_parameter_whose_id_was_undone_gets_a_stored_id_when_used_again() {
     assert_eq!(rows, 1, "the kept row names an id that search_params holds");
 }
 
+fn token_codes(dir: &std::path::Path) -> Vec<(String, String)> {
+    let conn = Connection::open(dir.join("salus.db")).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT r.id, t.code FROM idx_token t JOIN resources r ON r.seq = t.seq ORDER BY r.id, t.code")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows")
+}
+
+fn with_code(id: &str, version: u64, code: &str) -> NewVersion {
+    let mut v = new_version(id, version, 1000 * version as i64, "{}");
+    v.terms.tokens.push(salus_search::terms::TokenTerm { param: "p".into(), system: None, code: Some(code.into()), text: None });
+    v
+}
+
+#[test]
+fn a_version_replaced_in_the_same_transaction_leaves_no_index_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store.write(&mut |tx| {
+        tx.put(&with_code("a", 1, "first"))?;
+        tx.put(&with_code("a", 2, "second"))
+    })
+    .expect("write");
+    assert_eq!(token_codes(dir.path()), [("a".to_string(), "second".to_string())]);
+}
+
+#[test]
+fn rows_of_a_part_undone_by_its_savepoint_are_never_inserted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store
+        .write(&mut |tx| {
+            tx.put(&with_code("kept", 1, "kept"))?;
+            tx.savepoint()?;
+            tx.put(&with_code("undone", 1, "undone"))?;
+            tx.end_savepoint(false)?;
+            tx.put(&with_code("later", 1, "later"))
+        })
+        .expect("write");
+    let codes: Vec<String> = token_codes(dir.path()).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(codes, ["kept", "later"]);
+    let conn = Connection::open(dir.path().join("salus.db")).expect("open");
+    let orphans: i64 = conn
+        .query_row("SELECT count(*) FROM idx_token WHERE seq NOT IN (SELECT seq FROM resources)", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(orphans, 0);
+}
+
+#[test]
+fn a_search_inside_the_write_sees_the_rows_written_before_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    let mut found = 0;
+    store
+        .write(&mut |tx| {
+            let mut patient = with_code("a", 1, "x");
+            patient.terms.tokens[0].param = "gender".into();
+            tx.put(&patient)?;
+            let registry = salus_search::Registry::r4();
+            let ctx = salus_search::SearchContext {
+                registry: &registry,
+                resource_type: Some("Patient"),
+                compartment: None,
+                lenient: false,
+                now_ms: 0,
+                code_systems: None,
+            };
+            let query = salus_search::query::parse(&ctx, &[("gender".into(), "x".into())]).expect("query");
+            found = tx.search(&crate::SearchRequest { query, after: None, limit: 10 })?.len();
+            Ok(())
+        })
+        .expect("write");
+    assert_eq!(found, 1);
+}
+
 fn with_narrative(version: u64, word: &str) -> NewVersion {
     let mut v = new_version("a", version, 1000 * version as i64, "{}");
     v.terms.narrative = word.to_string();
