@@ -265,8 +265,6 @@ struct SqliteTx<'c> {
     params: &'c ParamIds,
     /// Parameter ids assigned in this transaction, not yet committed.
     assigned: param_ids::Assigned,
-    /// Ids this transaction found or assigned that the committed cache does not hold yet.
-    seen: param_ids::Seen,
     /// Parameter ids (or union) as this transaction's index writes found them.
     index_pids: param_ids::IndexPids,
     /// Full-text rows of versions this transaction replaced, removed at its end (see
@@ -286,7 +284,6 @@ impl<'c> SqliteTx<'c> {
             conn,
             params,
             assigned: Default::default(),
-            seen: Default::default(),
             index_pids: Default::default(),
             stale_text: Default::default(),
             savepoints: Vec::new(),
@@ -520,7 +517,6 @@ impl WriteTx for SqliteTx<'_> {
             // Parameter ids assigned since the savepoint are undone with it: never publish them
             // (nor use them again; the next lookup asks the database).
             self.assigned.borrow_mut().truncate(assigned);
-            self.seen.borrow_mut().clear();
             self.index_pids.borrow_mut().clear();
             // The versions it replaced are current again: their full-text rows stay.
             self.stale_text.borrow_mut().truncate(stale_text);

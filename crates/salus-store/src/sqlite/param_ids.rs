@@ -22,11 +22,6 @@ pub(super) struct ParamIds {
 /// Ids a writer assigned in its (not yet committed) transaction.
 pub(super) type Assigned = RefCell<Vec<(String, String, i64)>>;
 
-/// Ids a transaction found in the database or assigned, by type then code: until they are
-/// committed and published, every row of a bulk load's first transactions asked SQL for them
-/// (a twentieth of the writer's work).
-pub(super) type Seen = RefCell<HashMap<String, HashMap<String, i64>>>;
-
 /// What a transaction's index writes learned of each parameter: its id, or `None` for a union
 /// parameter (see [`SqliteTx::index_pid`]). Looked up for every parameter of every version.
 pub(super) type IndexPids = RefCell<foldhash::HashMap<String, foldhash::HashMap<String, Option<i64>>>>;
@@ -68,19 +63,8 @@ impl SqliteTx<'_> {
         if let Some(pid) = self.params.get(resource_type, code) {
             return Ok(Some(pid));
         }
-        if let Some(pid) = self.seen.borrow().get(resource_type).and_then(|codes| codes.get(code)) {
-            return Ok(Some(*pid));
-        }
         let mut stmt = self.held("SELECT pid FROM search_params WHERE type = ?1 AND code = ?2")?;
-        let pid = stmt.query_row(params![resource_type, code], |r| r.get(0)).optional().map_err(db)?;
-        if let Some(pid) = pid {
-            self.remember(resource_type, code, pid);
-        }
-        Ok(pid)
-    }
-
-    fn remember(&self, resource_type: &str, code: &str, pid: i64) {
-        self.seen.borrow_mut().entry(resource_type.to_string()).or_default().insert(code.to_string(), pid);
+        stmt.query_row(params![resource_type, code], |r| r.get(0)).optional().map_err(db)
     }
 
     /// The id of a parameter, assigned now (in this transaction) if it has none yet.
@@ -92,16 +76,16 @@ impl SqliteTx<'_> {
         insert.execute(params![resource_type, code]).map_err(db)?;
         let pid = self.conn.last_insert_rowid();
         self.assigned.borrow_mut().push((resource_type.to_string(), code.to_string(), pid));
-        self.remember(resource_type, code, pid);
         Ok(pid)
     }
 
     /// The id under which a version's rows of a parameter are stored, assigned now if it has
     /// none yet; `None` for a union parameter, whose rows are its parts' rows.
     ///
-    /// Why a memo of its own: the committed ids sit behind a lock in maps keyed by text, and
-    /// whether a code is a union is another lookup; asked for each parameter of each version,
-    /// the two were a twentieth of a bulk load's writer.
+    /// Why a memo: the committed ids sit behind a lock, an id assigned by this transaction is
+    /// found only through SQL until it is committed, and whether a code is a union is another
+    /// lookup; asked for each parameter of each version, they were a tenth of a bulk load's
+    /// writer.
     pub(super) fn index_pid(&self, resource_type: &str, code: &str) -> Result<Option<i64>, StoreError> {
         if let Some(known) = self.index_pids.borrow().get(resource_type).and_then(|codes| codes.get(code)) {
             return Ok(*known);
