@@ -120,11 +120,16 @@ pub fn tokens_in(param: &str, item: &Item<'_>, implicit_system: Option<&str>, ou
         }
         "Coding" => out.push(token(param, s(v, "system"), s(v, "code"), s(v, "display"))),
         "CodeableConcept" => {
+            let codings = out.len();
             for c in each(v, "coding") {
                 out.push(token(param, s(c, "system"), s(c, "code"), s(c, "display")));
             }
-            if let Some(text) = s(v, "text") {
-                out.push(token(param, None, None, Some(text)));
+            // The text gets a row of its own only where no coding's display already carries it
+            // (as Synthea's concepts do, each with its one coding's display as text): `:text`
+            // matches either the same way, and every other use of a token row needs a code.
+            let text = token(param, None, None, s(v, "text"));
+            if text.text.is_some() && !out[codings..].iter().any(|c| c.text == text.text) {
+                out.push(text);
             }
         }
         "Identifier" => {
@@ -286,6 +291,23 @@ mod tests {
         assert_eq!(out[0].code.as_deref(), Some("1234-5"));
         assert_eq!(out[0].text.as_deref(), Some("glucose"));
         assert_eq!(out[1].text.as_deref(), Some("blood sugar"));
+    }
+
+    #[test]
+    fn a_concept_text_equal_to_a_coding_display_adds_no_row() {
+        let mut out = vec![];
+        let cc = json!({"coding": [{"system": "http://loinc.org", "code": "8302-2", "display": "Body Height"}], "text": "body height"});
+        tokens("code", &item(cc, "CodeableConcept"), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text.as_deref(), Some("body height"));
+    }
+
+    #[test]
+    fn a_concept_with_only_text_yields_the_text() {
+        let mut out = vec![];
+        tokens("code", &item(json!({"text": "Headache"}), "CodeableConcept"), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].code.as_deref(), out[0].text.as_deref()), (None, Some("headache")));
     }
 
     #[test]
