@@ -2,6 +2,7 @@
 //! commands (import, export, user, audit, backup, ...) arrive with their issues. This crate
 //! only parses configuration and wires the crates together; it holds no logic of its own.
 
+mod allocator;
 mod config;
 mod demo;
 mod export;
@@ -12,12 +13,6 @@ use salus_engine::Engine;
 use salus_store::{Store, sqlite::SqliteStore};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-// mimalloc rather than glibc's malloc: an import allocates in the preparing thread and frees in
-// the writer, and glibc spent ~13% of the load's CPU in its arenas (cross-thread frees, heap
-// growth by mprotect); with mimalloc the Synthea import is ~8% faster (docs/PERFORMANCE.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Salus: an electronic health record with a FHIR R4 server, on an embedded database.
 ///
@@ -117,6 +112,7 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
