@@ -14,13 +14,26 @@ fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key)?.as_str()
 }
 
-fn each<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
-    match v.get(key) {
-        Some(Value::Array(a)) => a.iter().collect::<Vec<_>>(),
-        Some(x) => vec![x],
-        None => vec![],
+/// The string members `keys` of an object, found in one pass over its members: hashing each
+/// key for a lookup cost more than comparing it with the few members a Coding has.
+fn strings_of<'v, const N: usize>(v: &'v Value, keys: [&str; N]) -> [Option<&'v str>; N] {
+    let mut out = [None; N];
+    if let Value::Object(o) = v {
+        for (k, value) in o {
+            if let (Some(i), Value::String(s)) = (keys.iter().position(|key| *key == k.as_str()), value) {
+                out[i] = Some(s.as_str());
+            }
+        }
     }
-    .into_iter()
+    out
+}
+
+fn each<'v>(v: &'v Value, key: &str) -> std::slice::Iter<'v, Value> {
+    match v.get(key) {
+        Some(Value::Array(a)) => a.iter(),
+        Some(x) => std::slice::from_ref(x).iter(),
+        None => [].iter(),
+    }
 }
 
 /// The item's FHIR type: as the model says, else guessed from the JSON.
@@ -103,6 +116,11 @@ fn token(param: &str, system: Option<&str>, code: Option<&str>, text: Option<&st
     }
 }
 
+fn coding(param: &str, v: &Value) -> TokenTerm {
+    let [system, code, display] = strings_of(v, ["system", "code", "display"]);
+    token(param, system, code, display)
+}
+
 pub fn tokens(param: &str, item: &Item<'_>, out: &mut Vec<TokenTerm>) {
     tokens_in(param, item, None, out)
 }
@@ -118,11 +136,11 @@ pub fn tokens_in(param: &str, item: &Item<'_>, implicit_system: Option<&str>, ou
                 out.push(token(param, implicit_system, Some(code), None));
             }
         }
-        "Coding" => out.push(token(param, s(v, "system"), s(v, "code"), s(v, "display"))),
+        "Coding" => out.push(coding(param, v)),
         "CodeableConcept" => {
             let codings = out.len();
             for c in each(v, "coding") {
-                out.push(token(param, s(c, "system"), s(c, "code"), s(c, "display")));
+                out.push(coding(param, c));
             }
             // The text gets a row of its own only where no coding's display already carries it
             // (as Synthea's concepts do, each with its one coding's display as text): `:text`

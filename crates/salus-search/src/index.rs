@@ -4,7 +4,7 @@
 //! writes; an evaluation error on one resource skips that parameter for that resource.
 
 use crate::extract;
-use crate::path::{CompiledPath, PathEngine};
+use crate::path::{CompiledPath, Item, PathEngine};
 use crate::registry::{ParamType, Registry, SearchParam};
 use crate::terms::*;
 use serde_json::Value;
@@ -97,8 +97,9 @@ impl Indexer {
         let mut terms = IndexTerms::default();
         let Some(t) = salus_fhir::resource::resource_type(resource) else { return terms };
         let Some(list) = self.by_type.get(t) else { return terms };
+        let root = Item::resource(resource);
         for c in list {
-            let Ok(items) = c.path.evaluate(resource) else { continue };
+            let Ok(items) = c.path.evaluate_on(resource, &root) else { continue };
             let code = c.param.code.as_str();
             for item in &items {
                 match c.param.param_type {

@@ -18,6 +18,18 @@ pub struct Item<'a> {
     pub node: Option<salus_fhirpath::Node<'a>>,
 }
 
+impl<'a> Item<'a> {
+    /// A resource as a focus: `evaluate_on(resource, &Item::resource(resource))` gives what
+    /// `evaluate(resource)` gives, with the resource's type found once for all the expressions
+    /// evaluated on it (finding it for each of the indexer's ~30 per resource was a tenth of
+    /// indexing).
+    pub fn resource(resource: &'a Value) -> Item<'a> {
+        use salus_fhirpath::{FhirModel, Model, Node};
+        let node = Node::new(Some(resource), None, None, Some(FhirModel::r4() as &dyn Model));
+        Item { json: Cow::Borrowed(resource), type_code: node.ty.map(|t| Cow::Borrowed(t.code)), node: Some(node) }
+    }
+}
+
 pub trait PathEngine: Send + Sync {
     /// Compiles an expression; the error says what is wrong with it.
     fn compile(&self, expression: &str) -> Result<Arc<dyn CompiledPath>, String>;

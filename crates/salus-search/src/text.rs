@@ -10,10 +10,30 @@ pub fn fold(text: &str) -> String {
     // NFD leaves ASCII as it is and ASCII has no combining marks: most codes and displays skip
     // the decomposition, which was most of the indexer's token extraction.
     if text.is_ascii() {
-        fold_chars(text.len(), text.chars())
+        fold_ascii(text)
     } else {
         fold_chars(text.len(), text.nfd().filter(|c| !is_combining_mark(*c)))
     }
+}
+
+/// `fold_chars` for ASCII, a byte at a time (a third of the cost of going through `char`'s
+/// Unicode lowercasing for the displays and codes of a bulk load).
+fn fold_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for b in text.bytes() {
+        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, return, space
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(char::from(b.to_ascii_lowercase()));
+    }
+    out
 }
 
 /// Lowercases `chars` and collapses whitespace runs to one space, trimming both ends.
@@ -58,7 +78,8 @@ mod tests {
     #[test]
     fn ascii_folds_as_the_decomposition_would() {
         // The ASCII fast path and the general one agree, whitespace of every ASCII kind included.
-        for text in ["Body Height", "\tHbA1c\x0B  (Blood)\r\n", "  ", "A-B_c.D", "MIXED case 42"] {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        for text in ["Body Height", "\tHbA1c\x0B  (Blood)\r\n", "  ", "A-B_c.D", "MIXED case 42", &every_ascii] {
             let general = fold_chars(text.len(), text.nfd().filter(|c| !is_combining_mark(*c)));
             assert_eq!(fold(text), general, "{text:?}");
         }
