@@ -336,6 +336,10 @@ impl Engine {
         let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM || threads < 2 {
             run(flat)
         } else {
+            // On rayon's long-lived threads: a thread started for each batch (as before) also
+            // started a heap of its own, on fresh pages the kernel had to zero, and the import
+            // spent more time there than in the thread starts themselves.
+            use rayon::prelude::*;
             let chunk = total.div_ceil(threads);
             let mut chunks: Vec<Vec<(usize, usize, Entry, bool)>> = Vec::new();
             let mut rest = flat.into_iter();
@@ -346,18 +350,18 @@ impl Engine {
                 }
                 chunks.push(part);
             }
-            let run = &run;
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = chunks.into_iter().map(|part| scope.spawn(move || run(part))).collect();
-                let mut done = Vec::with_capacity(total);
-                for handle in handles {
-                    match handle.join() {
-                        Ok(part) => done.extend(part),
-                        Err(_) => panicked = true,
-                    }
+            let parts: Vec<std::thread::Result<_>> = chunks
+                .into_par_iter()
+                .map(|part| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(part))))
+                .collect();
+            let mut done = Vec::with_capacity(total);
+            for part in parts {
+                match part {
+                    Ok(part) => done.extend(part),
+                    Err(_) => panicked = true,
                 }
-                done
-            })
+            }
+            done
         };
         let mut out: Vec<(usize, Result<Vec<Prepared>, EngineError>)> =
             sizes.iter().map(|(g, n)| (*g, Ok(Vec::with_capacity(*n)))).collect();
