@@ -184,9 +184,14 @@ async fn prepare_batch(engine: &Engine, batch: Vec<PathBuf>) -> Batch {
     {
         return Batch::Ndjson(path.clone());
     }
-    // Reading and parsing is CPU work: off the executor threads.
+    // Reading and parsing is CPU work: off the executor threads, on the preparing threads
+    // (see `preparation_pool` in main.rs), a file each.
     let paths = batch.clone();
-    let parsed = tokio::task::spawn_blocking(move || paths.iter().map(|p| read_bundle(p)).collect::<Vec<_>>()).await;
+    let parsed = tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        paths.par_iter().map(|p| read_bundle(p)).collect::<Vec<_>>()
+    })
+    .await;
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(e) => return Batch::Done(batch.into_iter().map(|p| (p, Err(format!("import task failed: {e}")))).collect()),

@@ -113,6 +113,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     allocator::configure();
+    preparation_pool();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -192,6 +193,26 @@ async fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
     }
     Ok(engine)
 }
+
+/// The threads that validate and index large commits (rayon's global pool, see
+/// `salus_engine::commit`) run at a lower priority than the rest: the single writer is the
+/// stage everything waits for, and when it shared the cores evenly with preparation it fell
+/// behind and finished an import alone. Interactive requests also go before bulk preparation.
+fn preparation_pool() {
+    let pool = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("salus-prepare-{i}")).start_handler(|_| {
+        // On Linux the nice value is per thread; raising it needs no privilege. If refused,
+        // the thread keeps the normal priority, which is only slower.
+        // SAFETY: setpriority has no memory effects; `0` names the calling thread.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, PREPARATION_NICE) };
+    });
+    if let Err(e) = pool.build_global() {
+        tracing::debug!(error = %e, "the preparation pool was already started");
+    }
+}
+
+/// How much lower the preparing threads' priority is (nice 10: CFS gives a thread at nice 0
+/// about ten times its share of a contended core).
+const PREPARATION_NICE: libc::c_int = 10;
 
 fn cores() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(2)
