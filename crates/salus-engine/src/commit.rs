@@ -315,8 +315,9 @@ impl Engine {
         groups: Vec<(usize, Vec<Entry>, Links)>,
     ) -> Vec<(usize, Result<PreparedGroup, EngineError>)> {
         const PARALLEL_FROM: usize = 64;
+        // The fewest entries a thread takes at once (a few milliseconds of work).
+        const PARALLEL_PIECE: usize = 16;
         let total: usize = groups.iter().map(|(_, e, _)| e.len()).sum();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let several: Vec<bool> = groups.iter().map(|(_, e, _)| e.len() > 1).collect();
         let sizes: Vec<(usize, usize)> = groups.iter().map(|(g, e, _)| (*g, e.len())).collect();
         let mut links: Vec<Links> = Vec::with_capacity(groups.len());
@@ -327,49 +328,34 @@ impl Engine {
             flat.extend(entries.into_iter().enumerate().map(|(i, e)| (k, i, e, group_links.deferred.contains(&i))));
             links.push(group_links);
         }
-        let run = |part: Vec<(usize, usize, Entry, bool)>| -> Vec<(usize, usize, Result<Prepared, EngineError>)> {
-            part.into_iter()
-                .map(|(k, i, e, deferred)| (k, i, if deferred { Ok(Prepared::Deferred(e)) } else { self.prepare(e) }))
-                .collect()
+        let prepare = |(k, i, e, deferred): (usize, usize, Entry, bool)| {
+            (k, i, if deferred { Ok(Prepared::Deferred(e)) } else { self.prepare(e) })
         };
-        let mut panicked = false;
-        let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM || threads < 2 {
-            run(flat)
+        let done: Vec<(usize, usize, Result<Prepared, EngineError>)> = if total < PARALLEL_FROM {
+            flat.into_iter().map(prepare).collect()
         } else {
-            // On rayon's long-lived threads: a thread started for each batch (as before) also
-            // started a heap of its own, on fresh pages the kernel had to zero, and the import
-            // spent more time there than in the thread starts themselves.
+            // On rayon's long-lived threads (see `preparation_pool` in the salus binary), split
+            // as they go: halves fixed in advance left one thread idle whenever the other was
+            // interrupted (by the writer, which goes first), and threads started per batch also
+            // started heaps of their own, on fresh pages the kernel had to zero.
             use rayon::prelude::*;
-            let chunk = total.div_ceil(threads);
-            let mut chunks: Vec<Vec<(usize, usize, Entry, bool)>> = Vec::new();
-            let mut rest = flat.into_iter();
-            loop {
-                let part: Vec<_> = rest.by_ref().take(chunk).collect();
-                if part.is_empty() {
-                    break;
-                }
-                chunks.push(part);
-            }
-            let parts: Vec<std::thread::Result<_>> = chunks
+            let prepared: Vec<std::thread::Result<_>> = flat
                 .into_par_iter()
-                .map(|part| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(part))))
+                .with_min_len(PARALLEL_PIECE)
+                .map(|entry| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(entry))))
                 .collect();
-            let mut done = Vec::with_capacity(total);
-            for part in parts {
-                match part {
-                    Ok(part) => done.extend(part),
-                    Err(_) => panicked = true,
+            match prepared.into_iter().collect::<std::thread::Result<Vec<_>>>() {
+                Ok(done) => done,
+                Err(_) => {
+                    // A panicked entry's group is unknown here, so every group fails.
+                    let failed =
+                        || Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())));
+                    return sizes.iter().map(|(g, _)| (*g, failed())).collect();
                 }
             }
-            done
         };
         let mut out: Vec<(usize, Result<Vec<Prepared>, EngineError>)> =
             sizes.iter().map(|(g, n)| (*g, Ok(Vec::with_capacity(*n)))).collect();
-        if panicked {
-            // A panicked thread's entries are unknown, so every group fails.
-            let failed = || Err(EngineError::Store(salus_store::StoreError::Task("an entry's preparation panicked".into())));
-            return sizes.iter().map(|(g, _)| (*g, failed())).collect();
-        }
         for (k, i, result) in done {
             let Some((_, slot)) = out.get_mut(k) else { continue };
             match (slot.as_mut(), result) {
