@@ -206,7 +206,7 @@ pub fn dates(param: &str, item: &Item<'_>, out: &mut Vec<DateTerm>) {
 
 pub fn number_of(v: &Value) -> Option<f64> {
     match v {
-        Value::Number(n) => n.to_string().parse().ok(),
+        Value::Number(n) => n.as_f64(),
         Value::String(s) => s.parse().ok(),
         _ => None,
     }

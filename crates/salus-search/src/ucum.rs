@@ -5,13 +5,35 @@
 //! of ten); a unit outside it is stored without a canonical form and matches on its own code
 //! only. Units with an offset (`Cel`, `[degF]`) are not converted.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 pub const UCUM: &str = "http://unitsofmeasure.org";
 
 /// `value` in `code`, converted to the canonical unit, with that unit's code. `None` when the
 /// code is not understood.
 pub fn canonical(value: f64, code: &str) -> Option<(f64, String)> {
+    // Clinical data repeats a few dozen units: each thread remembers the ones it has read
+    // (parsing a unit cost more than the rest of indexing its quantity).
+    thread_local!(static KNOWN: RefCell<HashMap<String, Option<(f64, String)>>> = RefCell::new(HashMap::new()));
+    let (factor, unit) = KNOWN.with_borrow_mut(|known| {
+        if let Some(found) = known.get(code) {
+            return found.clone();
+        }
+        let found = conversion(code);
+        if known.len() < KNOWN_UNITS {
+            known.insert(code.to_string(), found.clone());
+        }
+        found
+    })?;
+    Some((value * factor, unit))
+}
+
+/// The most units a thread remembers.
+const KNOWN_UNITS: usize = 1024;
+
+/// The factor to the canonical unit, and that unit's code.
+fn conversion(code: &str) -> Option<(f64, String)> {
     let (factor, dims) = parse(code)?;
     let unit = dims
         .iter()
@@ -19,7 +41,7 @@ pub fn canonical(value: f64, code: &str) -> Option<(f64, String)> {
         .map(|(d, e)| if *e == 1 { d.to_string() } else { format!("{d}{e}") })
         .collect::<Vec<_>>()
         .join(".");
-    Some((value * factor, if unit.is_empty() { "1".into() } else { unit }))
+    Some((factor, if unit.is_empty() { "1".into() } else { unit }))
 }
 
 type Dims = BTreeMap<&'static str, i32>;
@@ -152,6 +174,15 @@ mod tests {
         let (v, u) = canonical(5.4, "mg").expect("mg");
         assert!(close(v, 0.0054) && u == "g", "{v} {u}");
         assert_eq!(canonical(1.0, "kg").map(|(_, u)| u), Some("g".to_string()));
+    }
+
+    #[test]
+    fn a_remembered_unit_converts_each_value_and_an_unknown_one_stays_unknown() {
+        for _ in 0..2 {
+            assert_eq!(canonical(2.0, "kg"), Some((2000.0, "g".to_string())));
+            assert_eq!(canonical(3.0, "kg"), Some((3000.0, "g".to_string())));
+            assert_eq!(canonical(3.0, "Cel"), None);
+        }
     }
 
     #[test]
