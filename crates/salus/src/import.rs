@@ -235,8 +235,14 @@ fn read_bundle(path: &Path) -> Result<Value, String> {
         let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_to_end(&mut f, buffer));
         read.map_err(|e| format!("cannot read: {e}"))?;
         let bytes = buffer.strip_prefix("\u{feff}".as_bytes()).unwrap_or(buffer);
-        let parsed = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()));
+        // Checked as a whole, then parsed as text: parsing bytes checks each string on its own,
+        // which cost more.
+        let parsed = std::str::from_utf8(bytes)
+            .map_err(|e| format!("not UTF-8 text: {e}"))
+            .and_then(|text| {
+                serde_json::from_str(text)
+                    .map_err(|e| format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
+            });
         if buffer.capacity() > KEPT_BUFFER {
             *buffer = Vec::new();
         }
@@ -406,6 +412,15 @@ mod tests {
         let path = dir.path().join("bom.json");
         std::fs::write(&path, "\u{feff}{\"resourceType\":\"Bundle\",\"type\":\"batch\"}").expect("write");
         assert_eq!(read_bundle(&path).expect("parsed")["type"], "batch");
+    }
+
+    #[test]
+    fn a_bundle_file_that_is_not_utf8_is_refused_as_such() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("latin1.json");
+        std::fs::write(&path, b"{\"resourceType\":\"Bundle\",\"id\":\"caf\xe9\"}").expect("write");
+        let error = read_bundle(&path).expect_err("refused");
+        assert!(error.starts_with("not UTF-8 text"), "{error}");
     }
 
     #[test]
