@@ -24,14 +24,13 @@ pub fn extract(resource: &Value, narrative: &mut String, content: &mut String) {
 fn collect<'v>(v: &'v Value, out: &mut String, seen: &mut foldhash::HashSet<&'v str>) {
     match v {
         Value::String(s) if is_date_or_time(s) => {}
-        Value::String(s) => {
-            if seen.insert(s) {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(s);
+        Value::String(s) if seen.insert(s) => {
+            if !out.is_empty() {
+                out.push(' ');
             }
+            out.push_str(s);
         }
+        Value::String(_) => {}
         Value::Array(a) => a.iter().for_each(|x| collect(x, out, seen)),
         Value::Object(o) => {
             for (k, x) in o {
