@@ -74,9 +74,8 @@ struct ImportArgs {
     #[arg(long, env = "SALUS_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
     /// Batches read, validated and indexed at the same time [default: one per CPU core but
-    /// one, which is left to the database writer], while up to two prepared batches wait for
-    /// the writer. A batch is an NDJSON file or
-    /// Bundles of about 2 MB of files, written in one transaction (each Bundle all or nothing).
+    /// one], while up to two prepared batches wait for the writer. A batch is an NDJSON file or
+    /// Bundles of about 4 MB of files, written in one transaction (each Bundle all or nothing).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// No progress bar (for logs and scripts).
@@ -224,11 +223,9 @@ fn import(config_file: Option<&std::path::Path>, args: ImportArgs) -> Result<(),
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let engine = open_engine(&data).await?;
-        // Measured on the Synthea load (2 cores): 2 files in flight made 79 commits, 32 made 7,
-        // 3,277 -> 3,806 resources/s; memory holds one parsed file per job.
-        // The single writer is the longest stage: preparing on every core took CPU time from
-        // it (on 2 cores, one preparing batch loaded Synthea at 11.8-12.2k resources/s, four at
-        // 11.1-11.3k; docs/PERFORMANCE.md).
+        // One batch prepared at a time already keeps every core busy (its files and entries are
+        // spread over the preparing threads); on 2 cores, two at a time were no faster
+        // (15,359 vs 15,937 resources/s median side by side, docs/PERFORMANCE.md).
         let jobs = args.jobs.unwrap_or_else(|| cores().saturating_sub(1).max(1));
         let summary = import::run(&engine, &args.paths, jobs, !args.quiet).await?;
         let c = summary.counts;
