@@ -22,8 +22,8 @@ pub(super) type PendingRows = std::cell::RefCell<[TableRows; TABLES.len()]>;
 #[derive(Default)]
 pub(super) struct TableRows {
     cells: Vec<Cell>,
-    /// The text values of `cells`, one after another.
-    text: String,
+    /// The text values of `cells`, one after another (UTF-8: each came from a `str`).
+    text: Vec<u8>,
     rows: usize,
 }
 
@@ -60,9 +60,8 @@ impl Binder<'_> {
             ValueRef::Integer(i) => Cell::Integer(i),
             ValueRef::Real(r) => Cell::Real(r),
             ValueRef::Text(t) => {
-                let t = std::str::from_utf8(t).map_err(|e| StoreError::Database(e.to_string()))?;
                 let start = self.rows.text.len();
-                self.rows.text.push_str(t);
+                self.rows.text.extend_from_slice(t);
                 Cell::Text(start, self.rows.text.len())
             }
             ValueRef::Blob(_) => return Err(StoreError::Database("an index value cannot be a blob".into())),
@@ -127,7 +126,7 @@ impl SqliteTx<'_> {
                 Cell::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null),
                 Cell::Integer(v) => stmt.raw_bind_parameter(at, v),
                 Cell::Real(v) => stmt.raw_bind_parameter(at, v),
-                Cell::Text(s, e) => stmt.raw_bind_parameter(at, &rows.text[*s..*e]),
+                Cell::Text(s, e) => stmt.raw_bind_parameter(at, TextBytes(&rows.text[*s..*e])),
             }
             .map_err(db)?;
         }
@@ -136,5 +135,15 @@ impl SqliteTx<'_> {
         rows.text.clear();
         rows.rows = 0;
         result.map(|_| ())
+    }
+}
+
+/// Text kept as the bytes it was bound with, bound again as text (a `&[u8]` binds a blob),
+/// without checking again that it is UTF-8.
+struct TextBytes<'t>(&'t [u8]);
+
+impl ToSql for TextBytes<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.0)))
     }
 }
