@@ -181,9 +181,9 @@ impl Engine {
         }
         // Medication safety reads the patient's chart before the write transaction (see safety.rs).
         let mut checked = Vec::with_capacity(count);
-        for (g, (entries, links)) in groups.into_iter().enumerate() {
+        for (g, (entries, mut links)) in groups.into_iter().enumerate() {
             let several = entries.len() > 1;
-            match self.medication_safety(caller, entries, several).await {
+            match self.medication_safety(caller, entries, several, &mut links).await {
                 Ok((entries, safety)) => checked.push((g, entries, links, safety)),
                 Err(e) => results[g] = Some(Err(e)),
             }

@@ -14,6 +14,7 @@
 //! Also the shared helpers the CDS Hooks services use: a patient's medication context and the
 //! check of a draft order against it.
 
+use crate::references::Links;
 use crate::{Caller, Committed, Engine, EngineError, Entry, SearchRequest, clock};
 use salus_clinical::cds_cards::{self, OVERRIDE_REASON_SYSTEM, Override};
 use salus_clinical::{ClinicalError, Finding};
@@ -215,9 +216,9 @@ impl Engine {
     /// in a Bundle) is looked up here, before the write transaction like the rest of the
     /// chart, so that the order is checked against the patient it names; the transaction
     /// resolves it again for the write (see references.rs). Unresolvable, it fails there.
-    async fn order_patient(&self, caller: &Caller, order: &Value) -> Option<String> {
-        if let Some(id) = patient_id(order) {
-            return Some(id);
+    async fn order_patient(&self, caller: &Caller, order: &Value, bundle: &HashMap<String, String>) -> Option<String> {
+        if let Some(patient) = patient_of(order, bundle) {
+            return Some(patient);
         }
         let reference = order.get("subject")?.get("reference")?.as_str()?;
         let ("Patient", query) = crate::references::conditional_reference(reference)? else { return None };
@@ -232,7 +233,13 @@ impl Engine {
     /// The safety step of a commit: checks each order, strips override extensions, adds the
     /// DetectedIssue entries of overrides, or refuses. `several` says whether errors name the
     /// entry (as the rest of the commit does).
-    pub(crate) async fn medication_safety(&self, caller: &Caller, mut entries: Vec<Entry>, several: bool) -> Result<(Vec<Entry>, SafetyReport), EngineError> {
+    pub(crate) async fn medication_safety(
+        &self,
+        caller: &Caller,
+        mut entries: Vec<Entry>,
+        several: bool,
+        links: &mut Links,
+    ) -> Result<(Vec<Entry>, SafetyReport), EngineError> {
         let mut report = SafetyReport::default();
         let wrap = |i: usize, e: EngineError| if several { EngineError::in_entry(i, e) } else { e };
         // A JSON Patch of an order: apply it to the current version to know what is written. A
@@ -261,9 +268,15 @@ impl Engine {
                 checked_orders.push((i, reason));
             }
         }
+        // (an order or an allergy of the commit may name such a patient by its fullUrl)
+        let bundle = if !checked_orders.is_empty() && !links.published.is_empty() {
+            self.bundle_patients(caller, &entries, &links.published).await
+        } else {
+            HashMap::new()
+        };
         let mut plan: Vec<(usize, Option<OverrideReason>, String)> = Vec::new();
         for (i, reason) in checked_orders {
-            if let Some(patient) = self.order_patient(caller, order_of(&entries[i])).await {
+            if let Some(patient) = self.order_patient(caller, order_of(&entries[i]), &bundle).await {
                 plan.push((i, reason, patient));
             }
         }
@@ -317,7 +330,12 @@ impl Engine {
         for (i, reason, patient) in plan {
             let order = order_of(&entries[i]).clone();
             if !stored.contains_key(&patient) {
-                let mut ctx = self.stored_context(caller, &patient, &replaced).await.map_err(|e| wrap(i, e))?;
+                // A patient this commit creates has nothing stored yet.
+                let mut ctx = if is_created_here(&patient) {
+                    MedicationContext::default()
+                } else {
+                    self.stored_context(caller, &patient, &replaced).await.map_err(|e| wrap(i, e))?
+                };
                 self.resolve_medications(caller, &mut ctx.medications, &written_values).await;
                 stored.insert(patient.clone(), ctx);
             }
@@ -325,7 +343,7 @@ impl Engine {
             // The rest of this commit for the same patient (never the order itself).
             let mut pending: Vec<Value> = Vec::new();
             for (j, r) in &written {
-                if *j == i || patient_id_of_any(r).as_deref() != Some(patient.as_str()) {
+                if *j == i || patient_of(r, &bundle).as_deref() != Some(patient.as_str()) {
                     continue;
                 }
                 match r.get("resourceType").and_then(Value::as_str) {
@@ -363,7 +381,8 @@ impl Engine {
                     },
                 };
                 let implicated = [reference.clone()];
-                let patient_ref = format!("Patient/{patient}");
+                // (a patient created here is named by its fullUrl, resolved in the transaction)
+                let patient_ref = if is_created_here(&patient) { patient.clone() } else { format!("Patient/{patient}") };
                 let mut note = OverrideNote { order: reference.clone(), issues: Vec::new(), rules: Vec::new(), reason: String::new() };
                 note.reason = reason.coding.as_ref().and_then(|c| c["code"].as_str()).unwrap_or("free-text").to_string();
                 let mut issue_refs = Vec::new();
@@ -373,6 +392,9 @@ impl Engine {
                     note.issues.push(format!("DetectedIssue/{issue_id}"));
                     note.rules.push(f.rule_id.clone());
                     issue_refs.push(json!({"reference": format!("DetectedIssue/{issue_id}")}));
+                    if is_created_here(&patient) {
+                        links.deferred.insert(entries.len() + added.len());
+                    }
                     added.push(Entry::Create { resource: cds_cards::detected_issue(f, &o), id: Some(issue_id), if_none_exist: None });
                 }
                 // The order points back at its DetectedIssues (MedicationRequest.detectedIssue).
@@ -392,6 +414,35 @@ impl Engine {
         }
         entries.extend(added);
         Ok((entries, report))
+    }
+
+    /// The patients that the fullUrls of this commit's conditional creates and updates of a
+    /// Patient stand for (`published`, see references.rs): the stored patient the criteria
+    /// match now (the transaction matches again and writes to it), or, when none matches, the
+    /// fullUrl itself: a patient the commit creates, with nothing stored yet. Several matches
+    /// fail the commit in the transaction; they are left out here.
+    async fn bundle_patients(&self, caller: &Caller, entries: &[Entry], published: &HashMap<usize, String>) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (i, full_url) in published {
+            let criteria = match entries.get(*i) {
+                Some(Entry::Create { resource, if_none_exist: Some(q), .. })
+                    if resource.get("resourceType").and_then(Value::as_str) == Some("Patient") =>
+                {
+                    q
+                }
+                Some(Entry::ConditionalUpdate { resource_type, criteria, .. }) if resource_type == "Patient" => criteria,
+                _ => continue,
+            };
+            let params = crate::search::query_pairs(criteria);
+            let request = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
+            let Ok(found) = self.search(caller, request).await else { continue };
+            match found.matches.as_slice() {
+                [one] => out.insert(full_url.clone(), one.id.clone()),
+                [] => out.insert(full_url.clone(), full_url.clone()),
+                _ => None,
+            };
+        }
+        out
     }
 
     /// The rule ids of findings already overridden for an order (its DetectedIssues).
@@ -494,6 +545,20 @@ fn order_of(entry: &Entry) -> &Value {
         Entry::Create { resource, .. } | Entry::Update { resource, .. } | Entry::ConditionalUpdate { resource, .. } => resource,
         _ => &Value::Null,
     }
+}
+
+/// The patient of a resource (as [`patient_id_of_any`]), or the one `bundle` (see
+/// `Engine::bundle_patients`) says the fullUrl it names stands for.
+fn patient_of(r: &Value, bundle: &HashMap<String, String>) -> Option<String> {
+    patient_id_of_any(r).or_else(|| {
+        let named = |k: &str| r.get(k)?.get("reference")?.as_str();
+        ["subject", "patient"].into_iter().find_map(|k| bundle.get(named(k)?).cloned())
+    })
+}
+
+/// Whether a patient key names a patient the commit creates (its fullUrl: a FHIR id has no `:`).
+fn is_created_here(patient: &str) -> bool {
+    patient.contains(':')
 }
 
 /// The patient of a MedicationRequest/MedicationStatement (`subject`) or AllergyIntolerance

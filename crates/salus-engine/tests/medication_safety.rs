@@ -178,3 +178,72 @@ async fn an_order_whose_subject_is_a_conditional_reference_is_checked_against_th
     assert!(matches!(err.root(), EngineError::MedicationSafety { .. }), "{err}");
     assert_eq!(count(&engine, "MedicationRequest").await, 1);
 }
+
+/// A transaction that creates a patient on a condition (`ifNoneExist`), with the given entries
+/// naming it by its fullUrl `urn:uuid:p`.
+fn bundle_with_conditional_patient(mut entries: Vec<Value>) -> Value {
+    let patient = json!({"fullUrl": "urn:uuid:p",
+        "resource": {"resourceType": "Patient", "identifier": [{"system": "http://hospital.example/mrn", "value": "7"}]},
+        "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=http://hospital.example/mrn|7"}});
+    entries.insert(0, patient);
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+fn penicillin_allergy(patient_reference: &str) -> Value {
+    json!({"resourceType": "AllergyIntolerance", "patient": {"reference": patient_reference},
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005", "display": "Allergy to penicillin"}]}})
+}
+
+fn post(full_url: &str, resource: Value) -> Value {
+    let resource_type = resource["resourceType"].clone();
+    json!({"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": resource_type}})
+}
+
+#[tokio::test]
+async fn an_order_for_a_patient_created_on_a_condition_in_the_same_bundle_is_checked_against_that_bundle() {
+    let (_d, engine) = engine();
+    // 308182 amoxicillin 250 MG Oral Capsule, for a patient the Bundle creates with a penicillin allergy.
+    let mut amoxicillin = order("x", "308182", "active");
+    amoxicillin["subject"]["reference"] = json!("urn:uuid:p");
+    let bundle = bundle_with_conditional_patient(vec![post("urn:uuid:a", penicillin_allergy("urn:uuid:p")), post("urn:uuid:o", amoxicillin)]);
+    let err = engine.process_bundle(&Caller::system(), bundle, "http://localhost/fhir").await.expect_err("refused");
+    let EngineError::MedicationSafety { findings, .. } = err.root() else { panic!("not a safety refusal: {err}") };
+    assert!(findings.iter().any(|f| f.kind == salus_engine::salus_clinical::FindingKind::Allergy));
+    assert_eq!((count(&engine, "Patient").await, count(&engine, "MedicationRequest").await), (0, 0));
+}
+
+#[tokio::test]
+async fn an_order_for_a_stored_patient_matched_by_a_conditional_create_is_checked_against_the_stored_chart() {
+    let (_d, engine) = engine();
+    let p = patient_on_simvastatin(&engine).await;
+    let identified = json!({"resourceType": "Patient", "id": p, "identifier": [{"system": "http://hospital.example/mrn", "value": "7"}]});
+    engine.commit(&Caller::system(), vec![Entry::update_as_is(identified)]).await.expect("identifier");
+    let mut clarithromycin = order("x", CLARITHROMYCIN_500, "active");
+    clarithromycin["subject"]["reference"] = json!("urn:uuid:p");
+    let bundle = bundle_with_conditional_patient(vec![post("urn:uuid:o", clarithromycin)]);
+    let err = engine.process_bundle(&Caller::system(), bundle, "http://localhost/fhir").await.expect_err("refused");
+    assert!(matches!(err.root(), EngineError::MedicationSafety { .. }), "{err}");
+    assert_eq!(count(&engine, "MedicationRequest").await, 1, "only the simvastatin");
+}
+
+#[tokio::test]
+async fn an_override_for_a_patient_created_in_the_same_bundle_names_that_patient() {
+    let (_d, engine) = engine();
+    let mut amoxicillin = with_override(order("x", "308182", "active"), "benefit-outweighs-risk");
+    amoxicillin["subject"]["reference"] = json!("urn:uuid:p");
+    let bundle = bundle_with_conditional_patient(vec![post("urn:uuid:a", penicillin_allergy("urn:uuid:p")), post("urn:uuid:o", amoxicillin)]);
+    engine.process_bundle(&Caller::system(), bundle, "http://localhost/fhir").await.expect("overridden");
+    let patients = engine
+        .search(&Caller::system(), SearchRequest { resource_type: Some("Patient".into()), ..Default::default() })
+        .await
+        .expect("patients");
+    let [patient] = patients.matches.as_slice() else { panic!("one patient") };
+    let issues = engine
+        .search(&Caller::system(), SearchRequest { resource_type: Some("DetectedIssue".into()), ..Default::default() })
+        .await
+        .expect("issues");
+    let [issue] = issues.matches.as_slice() else { panic!("one DetectedIssue") };
+    let issue: Value = serde_json::from_slice(issue.body.as_deref().expect("body")).expect("json");
+    assert_eq!(issue["patient"]["reference"], format!("Patient/{}", patient.id));
+}
