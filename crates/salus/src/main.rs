@@ -199,19 +199,27 @@ async fn open_engine(data: &std::path::Path) -> Result<Engine, String> {
 /// behind and finished an import alone. Interactive requests also go before bulk preparation.
 fn preparation_pool() {
     let pool = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("salus-prepare-{i}")).start_handler(|_| {
-        // On Linux the nice value is per thread; raising it needs no privilege. If refused,
-        // the thread keeps the normal priority, which is only slower.
-        // SAFETY: setpriority has no memory effects; `0` names the calling thread.
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, PREPARATION_NICE) };
+        lower_this_threads_priority();
     });
     if let Err(e) = pool.build_global() {
         tracing::debug!(error = %e, "the preparation pool was already started");
     }
 }
 
-/// How much lower the preparing threads' priority is (nice 10: CFS gives a thread at nice 0
-/// about ten times its share of a contended core).
-const PREPARATION_NICE: libc::c_int = 10;
+/// Linux keeps a nice value per thread, and raising it needs no privilege. If refused, the
+/// thread keeps the normal priority, which is only slower. (Elsewhere `setpriority` would lower
+/// the whole process, the writer with it: the threads keep the normal priority there.)
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // How much lower: at nice 10, CFS gives a thread at nice 0 about nine times its share of a
+    // contended core.
+    const PREPARATION_NICE: libc::c_int = 10;
+    // SAFETY: setpriority has no memory effects; `0` names the calling thread.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, PREPARATION_NICE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
 
 fn cores() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(2)
