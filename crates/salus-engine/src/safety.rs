@@ -222,12 +222,18 @@ impl Engine {
         }
         let reference = order.get("subject")?.get("reference")?.as_str()?;
         let ("Patient", query) = crate::references::conditional_reference(reference)? else { return None };
-        let params = crate::search::query_pairs(query);
-        let request = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
-        match self.search(caller, request).await.ok()?.matches.as_slice() {
-            [one] => Some(one.id.clone()),
+        match self.patients_matching(caller, query).await?.as_slice() {
+            [one] => Some(one.clone()),
             _ => None,
         }
+    }
+
+    /// The ids of the stored Patients that conditional criteria (`identifier=...`) match now;
+    /// `None` when the criteria cannot be searched (the transaction then reports why).
+    async fn patients_matching(&self, caller: &Caller, criteria: &str) -> Option<Vec<String>> {
+        let params = crate::search::query_pairs(criteria);
+        let request = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
+        Some(self.search(caller, request).await.ok()?.matches.into_iter().map(|m| m.id).collect())
     }
 
     /// The safety step of a commit: checks each order, strips override extensions, adds the
@@ -433,11 +439,9 @@ impl Engine {
                 Some(Entry::ConditionalUpdate { resource_type, criteria, .. }) if resource_type == "Patient" => criteria,
                 _ => continue,
             };
-            let params = crate::search::query_pairs(criteria);
-            let request = SearchRequest { resource_type: Some("Patient".into()), params, ..Default::default() };
-            let Ok(found) = self.search(caller, request).await else { continue };
-            match found.matches.as_slice() {
-                [one] => out.insert(full_url.clone(), one.id.clone()),
+            let Some(found) = self.patients_matching(caller, criteria).await else { continue };
+            match found.as_slice() {
+                [one] => out.insert(full_url.clone(), one.clone()),
                 [] => out.insert(full_url.clone(), full_url.clone()),
                 _ => None,
             };
