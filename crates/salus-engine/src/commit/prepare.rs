@@ -20,7 +20,6 @@ impl Engine {
         // The fewest entries a thread takes at once (a few milliseconds of work).
         const PARALLEL_PIECE: usize = 16;
         let total: usize = groups.iter().map(|(_, e, _)| e.len()).sum();
-        let several: Vec<bool> = groups.iter().map(|(_, e, _)| e.len() > 1).collect();
         let sizes: Vec<(usize, usize)> = groups.iter().map(|(g, e, _)| (*g, e.len())).collect();
         let mut links: Vec<Links> = Vec::with_capacity(groups.len());
         // Every entry, tagged with its group and position in it, and whether its preparation
@@ -62,7 +61,7 @@ impl Engine {
             let Some((_, slot)) = out.get_mut(k) else { continue };
             match (slot.as_mut(), result) {
                 (Ok(list), Ok(p)) => list.push(p),
-                (Ok(_), Err(e)) => *slot = Err(if several[k] { EngineError::in_entry(i, e) } else { e }),
+                (Ok(_), Err(e)) => *slot = Err(if sizes[k].1 > 1 { EngineError::in_entry(i, e) } else { e }),
                 (Err(_), _) => {} // the group's first error (by position) stays
             }
         }
