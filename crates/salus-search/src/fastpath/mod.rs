@@ -100,8 +100,7 @@ impl FastPath {
     /// The items with the resource as the focus, as `salus_fhirpath` evaluates them; `None`
     /// when this resource needs the general engine.
     pub fn evaluate<'a>(&self, resource: &'a Value) -> Option<Vec<Item<'a>>> {
-        let root = Node::new(Some(resource), None, None, Some(model() as &dyn Model));
-        walk::eval(&self.expr, &[root]).ok().map(items)
+        self.evaluate_on(resource, &Item::resource(resource))
     }
 
     /// The items with `focus` (an item of an evaluation on `resource`) as the focus; `None`
